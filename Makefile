@@ -1,0 +1,61 @@
+# kfed Makefile. `make help` lists the targets.
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+BIN        := $(CURDIR)/bin
+TOOLS      := $(CURDIR)/hack/tools
+GO         ?= go
+GOBUILD    := CGO_ENABLED=0 $(GO) build -ldflags='-s -w'
+# envtest looks for etcd and kube-apiserver here.
+export KUBEBUILDER_ASSETS := $(BIN)
+# Tests and `kfed dev` find the kwok stages and the other binaries here.
+export KFED_TOOLS_DIR := $(BIN)
+
+.PHONY: all
+all: build
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+##@ Tools (pinned in hack/tools/*/go.mod; built once into bin/)
+
+KUBE_BINS := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler
+TOOL_BINS := $(KUBE_BINS) $(BIN)/etcd $(BIN)/kwok $(BIN)/kwok-stages.yaml $(BIN)/coredns \
+             $(BIN)/controller-gen $(BIN)/helm $(BIN)/golangci-lint
+
+.PHONY: tools
+tools: $(TOOL_BINS) ## Build every pinned tool into bin/ (does nothing when they are built).
+	@:
+
+# $(call tool,module-dir,package): build one pinned tool from its own module.
+define tool
+	@echo ">> building $(notdir $@) (pinned in hack/tools/$(1))"
+	@mkdir -p $(BIN)
+	cd $(TOOLS)/$(1) && $(GOBUILD) -o $@ $(2)
+endef
+
+$(BIN)/kube-%: $(TOOLS)/kubernetes/go.mod $(TOOLS)/kubernetes/go.sum
+	$(call tool,kubernetes,k8s.io/kubernetes/cmd/kube-$*)
+$(BIN)/etcd: $(TOOLS)/etcd/go.mod $(TOOLS)/etcd/go.sum $(TOOLS)/etcd/main.go
+	$(call tool,etcd,.)
+$(BIN)/kwok: $(TOOLS)/kwok/go.mod $(TOOLS)/kwok/go.sum
+	$(call tool,kwok,sigs.k8s.io/kwok/cmd/kwok)
+$(BIN)/coredns: $(TOOLS)/coredns/go.mod $(TOOLS)/coredns/go.sum
+	$(call tool,coredns,github.com/coredns/coredns)
+$(BIN)/controller-gen: $(TOOLS)/controller-gen/go.mod $(TOOLS)/controller-gen/go.sum
+	$(call tool,controller-gen,sigs.k8s.io/controller-tools/cmd/controller-gen)
+$(BIN)/helm: $(TOOLS)/helm/go.mod $(TOOLS)/helm/go.sum
+	$(call tool,helm,helm.sh/helm/v3/cmd/helm)
+$(BIN)/golangci-lint: $(TOOLS)/golangci-lint/go.mod $(TOOLS)/golangci-lint/go.sum
+	$(call tool,golangci-lint,github.com/golangci/golangci-lint/v2/cmd/golangci-lint)
+
+# kwok v0.8 needs Stage objects; the module ships them as YAML.
+$(BIN)/kwok-stages.yaml: $(TOOLS)/kwok/go.mod $(TOOLS)/kwok/go.sum
+	@mkdir -p $(BIN)
+	cd $(TOOLS)/kwok && dir=$$($(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok) && \
+	  for s in node/fast node/heartbeat-with-lease pod/fast; do \
+	    for f in $$dir/kustomize/stage/$$s/*.yaml; do \
+	      [[ $$(basename $$f) == kustomization.yaml ]] && continue; echo '---'; cat $$f; \
+	    done; \
+	  done > $@.tmp && mv $@.tmp $@
