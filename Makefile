@@ -35,8 +35,16 @@ define tool
 	cd $(TOOLS)/$(1) && $(GOBUILD) -o $@ $(2)
 endef
 
+# Built from the module proxy there is no git tree, so the version is stamped here; it must
+# match the k8s.io/kubernetes version pinned in hack/tools/kubernetes/go.mod.
+KUBE_VERSION := v1.37.2
+KUBE_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+  -X $(p).gitVersion=$(KUBE_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=37 -X $(p).gitTreeState=clean)
+
 $(BIN)/kube-%: $(TOOLS)/kubernetes/go.mod $(TOOLS)/kubernetes/go.sum
-	$(call tool,kubernetes,k8s.io/kubernetes/cmd/kube-$*)
+	@echo ">> building kube-$* $(KUBE_VERSION) (pinned in hack/tools/kubernetes)"
+	@mkdir -p $(BIN)
+	cd $(TOOLS)/kubernetes && CGO_ENABLED=0 $(GO) build -ldflags='-s -w $(KUBE_LDFLAGS)' -o $@ k8s.io/kubernetes/cmd/kube-$*
 $(BIN)/etcd: $(TOOLS)/etcd/go.mod $(TOOLS)/etcd/go.sum $(TOOLS)/etcd/main.go
 	$(call tool,etcd,.)
 $(BIN)/kwok: $(TOOLS)/kwok/go.mod $(TOOLS)/kwok/go.sum
@@ -59,3 +67,16 @@ $(BIN)/kwok-stages.yaml: $(TOOLS)/kwok/go.mod $(TOOLS)/kwok/go.sum
 	      [[ $$(basename $$f) == kustomization.yaml ]] && continue; echo '---'; cat $$f; \
 	    done; \
 	  done > $@.tmp && mv $@.tmp $@
+
+##@ Development
+
+CONTROLLER_GEN := $(BIN)/controller-gen
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and the manager's ClusterRole from the markers.
+	$(CONTROLLER_GEN) rbac:roleName=kfed-manager crd:allowDangerousTypes=false paths="./api/...;./controllers/..." \
+	  output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object paths="./api/..."

@@ -1,0 +1,30 @@
+package v1alpha1
+
+// Labels and annotations kfed reads and writes. Tests outside the repository rely on these names.
+const (
+	// LabelManaged is set to "true" on every object kfed writes into a member cluster.
+	LabelManaged = "federation.kfed.io/managed"
+	// AnnotationOrigin names the federated object a member object comes from: <Kind>/<namespace>/<name>.
+	AnnotationOrigin = "federation.kfed.io/origin"
+	// AnnotationOrphan set to "true" keeps member copies when the federated object is deleted.
+	AnnotationOrphan = "federation.kfed.io/orphan"
+	// AnnotationAdopt set to "true" lets kfed take over a member object it did not create.
+	AnnotationAdopt = "federation.kfed.io/adopt"
+)
+
+// ConditionReady is the condition every kfed status carries: what the user asked for is true now.
+const ConditionReady = "Ready"
+
+// ObjectReference names an object in a namespace. An empty namespace means the operator's namespace.
+type ObjectReference struct {
+	// Name of the object.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Namespace of the object; defaults to the operator's namespace (kfed-system).
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+}

@@ -1,0 +1,438 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// ErrClusterNotConnected is returned for a member that is unknown, NotReady or not yet synced.
+var ErrClusterNotConnected = errors.New("member cluster not connected")
+
+// Connection is how to reach a member.
+type Connection struct {
+	// Config reaches the member's API server with the member's credentials.
+	Config *rest.Config
+	// Fingerprint changes whenever the endpoint or the credentials change; a new fingerprint
+	// makes the Registry drop the old connection and start a new one.
+	Fingerprint string
+	// Credentials names where the credentials came from, for messages; never the credentials.
+	Credentials string
+	// Probe says how to probe the member.
+	Probe ProbeSettings
+}
+
+// Options tune a Registry.
+type Options struct {
+	// Scheme of the member clients and caches.
+	Scheme *runtime.Scheme
+	// Logger for the Registry's goroutines; each member adds its name.
+	Logger logr.Logger
+	// RequestTimeout bounds every request a member client makes (default 15s), so that a
+	// write to a member that dies mid-request fails instead of hanging.
+	RequestTimeout time.Duration
+	// SyncTimeout bounds the wait for a member's cache to sync (default 30s).
+	SyncTimeout time.Duration
+	// QPS and Burst of member clients (defaults 50 and 100).
+	QPS   float32
+	Burst int
+}
+
+// Registry keeps one entry per member cluster. It is a manager.Runnable: members run from Start
+// until the manager stops, and only on the leader.
+type Registry struct {
+	opts    Options
+	started chan struct{}
+	base    context.Context //nolint:containedctx // the lifetime of every member's goroutines
+
+	mu          sync.Mutex
+	members     map[string]*entry
+	subscribers []func(cluster string)
+
+	goroutines atomic.Int64
+}
+
+// NewRegistry returns a Registry; add it to a manager (mgr.Add) to start it.
+func NewRegistry(opts Options) *Registry {
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 15 * time.Second
+	}
+	if opts.SyncTimeout == 0 {
+		opts.SyncTimeout = 30 * time.Second
+	}
+	if opts.QPS == 0 {
+		opts.QPS, opts.Burst = 50, 100
+	}
+	return &Registry{opts: opts, started: make(chan struct{}), members: map[string]*entry{}}
+}
+
+// Start runs the Registry until ctx ends, then stops every member and waits for them.
+func (r *Registry) Start(ctx context.Context) error {
+	r.base = ctx
+	close(r.started)
+	<-ctx.Done()
+	r.mu.Lock()
+	all := make([]*entry, 0, len(r.members))
+	for name, e := range r.members {
+		all = append(all, e)
+		delete(r.members, name)
+	}
+	r.mu.Unlock()
+	for _, e := range all {
+		e.stop()
+	}
+	return nil
+}
+
+// OnChange registers fn to be called with a cluster's name whenever its Health changes. fn must
+// not block.
+func (r *Registry) OnChange(fn func(cluster string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.subscribers = append(r.subscribers, fn)
+}
+
+func (r *Registry) notify(cluster string) {
+	r.mu.Lock()
+	subs := slices.Clone(r.subscribers)
+	r.mu.Unlock()
+	for _, fn := range subs {
+		fn(cluster)
+	}
+}
+
+// Ensure makes the Registry hold a member with this connection: it starts one, keeps a running
+// one whose fingerprint is unchanged (taking new probe settings), or replaces one whose
+// fingerprint changed. It returns once the member's goroutines are started.
+func (r *Registry) Ensure(ctx context.Context, name string, conn Connection) error {
+	select {
+	case <-r.started:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the member registry to start: %w", ctx.Err())
+	}
+	r.mu.Lock()
+	old := r.members[name]
+	if old != nil && old.conn.Fingerprint == conn.Fingerprint {
+		old.setProbe(conn.Probe)
+		r.mu.Unlock()
+		return nil
+	}
+	e, err := r.newEntry(name, conn)
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	r.members[name] = e
+	r.mu.Unlock()
+	if old != nil {
+		old.stop()
+	}
+	e.start()
+	return nil
+}
+
+// Remove stops a member's goroutines, cache and client and forgets it; it returns once they
+// have all exited. Removing an unknown member does nothing.
+func (r *Registry) Remove(name string) {
+	r.mu.Lock()
+	e := r.members[name]
+	delete(r.members, name)
+	r.mu.Unlock()
+	if e != nil {
+		e.stop()
+		forgetMetrics(name)
+	}
+}
+
+// Health reports what is known of a member; false when it is not in the Registry.
+func (r *Registry) Health(name string) (Health, bool) {
+	e := r.get(name)
+	if e == nil {
+		return Health{}, false
+	}
+	return e.health(), true
+}
+
+// Client returns a client of a Ready, synced member; its reads come from the member's cache.
+func (r *Registry) Client(name string) (client.Client, error) {
+	e := r.get(name)
+	if e == nil {
+		return nil, fmt.Errorf("cluster %q: %w", name, ErrClusterNotConnected)
+	}
+	return e.connected()
+}
+
+// Cache returns the cache of a Ready, synced member, for adding informers.
+func (r *Registry) Cache(name string) (cache.Cache, error) {
+	e := r.get(name)
+	if e == nil {
+		return nil, fmt.Errorf("cluster %q: %w", name, ErrClusterNotConnected)
+	}
+	if _, err := e.connected(); err != nil {
+		return nil, err
+	}
+	return e.cache, nil
+}
+
+// Members returns the names of the members held, sorted.
+func (r *Registry) Members() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := make([]string, 0, len(r.members))
+	for n := range r.members {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Goroutines is the number of goroutines the Registry's members are running now; zero when it
+// holds no member.
+func (r *Registry) Goroutines() int64 { return r.goroutines.Load() }
+
+func (r *Registry) get(name string) *entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.members[name]
+}
+
+func (r *Registry) newEntry(name string, conn Connection) (*entry, error) {
+	probeCfg := rest.CopyConfig(conn.Config)
+	probeCfg.Timeout = conn.Probe.Timeout
+	dc, err := discovery.NewDiscoveryClientForConfig(probeCfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the probe client of cluster %q: %w", name, err)
+	}
+	ctx, cancel := context.WithCancel(r.base)
+	return &entry{
+		reg:       r,
+		name:      name,
+		conn:      conn,
+		discovery: dc,
+		ctx:       ctx,
+		cancel:    cancel,
+		log:       r.opts.Logger.WithValues("cluster", name),
+		probe:     conn.Probe,
+		prober:    newProber(),
+		probeNow:  make(chan struct{}, 1),
+	}, nil
+}
+
+// entry is one member: a prober goroutine and, once Ready, a cache and a client.
+type entry struct {
+	reg       *Registry
+	name      string
+	conn      Connection
+	discovery *discovery.DiscoveryClient
+	ctx       context.Context //nolint:containedctx // the lifetime of this member's goroutines
+	cancel    context.CancelFunc
+	log       logr.Logger
+	wg        sync.WaitGroup
+	probeNow  chan struct{}
+
+	mu        sync.Mutex
+	probe     ProbeSettings
+	prober    prober
+	version   string
+	nodes     NodeSummary
+	synced    bool
+	cache     cache.Cache
+	client    client.Client
+	stopCache context.CancelFunc // the cache also stops with ctx; this only makes it explicit
+}
+
+func (e *entry) health() Health {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return Health{
+		Ready: e.prober.ready, Reason: e.prober.reason, Message: e.prober.message,
+		KubernetesVersion: e.version, Nodes: e.nodes, Synced: e.synced,
+	}
+}
+
+func (e *entry) connected() (client.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.prober.ready || !e.synced {
+		return nil, fmt.Errorf("cluster %q: %w", e.name, ErrClusterNotConnected)
+	}
+	return e.client, nil
+}
+
+func (e *entry) setProbe(p ProbeSettings) {
+	e.mu.Lock()
+	changed := e.probe != p
+	e.probe = p
+	e.mu.Unlock()
+	if changed {
+		select {
+		case e.probeNow <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (e *entry) goroutine(fn func()) {
+	e.wg.Add(1)
+	e.reg.goroutines.Add(1)
+	go func() {
+		defer e.reg.goroutines.Add(-1)
+		defer e.wg.Done()
+		fn()
+	}()
+}
+
+func (e *entry) start() { e.goroutine(e.probeLoop) }
+
+func (e *entry) stop() {
+	e.mu.Lock()
+	if e.stopCache != nil {
+		e.stopCache()
+	}
+	e.mu.Unlock()
+	e.cancel()
+	e.wg.Wait()
+}
+
+// update applies fn to the entry under its lock and notifies subscribers when Health changed.
+func (e *entry) update(fn func()) {
+	before := e.health()
+	e.mu.Lock()
+	fn()
+	e.mu.Unlock()
+	if !before.equal(e.health()) {
+		e.reg.notify(e.name)
+	}
+}
+
+func (e *entry) probeLoop() {
+	for {
+		e.probeOnce()
+		e.mu.Lock()
+		period := e.probe.Period
+		e.mu.Unlock()
+		timer := time.NewTimer(period)
+		select {
+		case <-e.ctx.Done():
+			timer.Stop()
+			return
+		case <-e.probeNow:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+func (e *entry) probeOnce() {
+	e.mu.Lock()
+	settings := e.probe
+	e.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(e.ctx, settings.Timeout)
+	start := time.Now()
+	err := e.discovery.RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+	elapsed := time.Since(start)
+	cancel()
+	if e.ctx.Err() != nil {
+		return // stopping: this result says nothing of the member
+	}
+	observeProbe(e.name, elapsed, err)
+
+	var reason, message string
+	if err != nil {
+		reason, message = classify(err, e.conn.Config.Host, e.conn.Credentials, settings.Timeout)
+	}
+	var becameReady bool
+	e.update(func() {
+		flipped := e.prober.observe(settings, err, reason, message)
+		becameReady = flipped && e.prober.ready
+		if flipped && !e.prober.ready {
+			e.log.Info("Member is not ready", "reason", reason, "message", message)
+		}
+	})
+	h := e.health()
+	setReadyMetric(e.name, h.Ready)
+	if becameReady {
+		e.log.Info("Member is ready")
+		if v, err := e.discovery.ServerVersion(); err != nil {
+			e.log.Error(err, "Reading the member's version")
+		} else {
+			e.update(func() { e.version = v.GitVersion })
+		}
+	}
+	if h.Ready && !h.Synced {
+		// The first time the member is Ready, and again after a failed start: a member whose
+		// cache cannot sync stays Ready by its probes but not connected (Health.Synced false).
+		if err := e.startCache(); err != nil {
+			e.log.Error(err, "Starting the member's cache; retrying after the next probe")
+		}
+	}
+}
+
+func (e *entry) startCache() error {
+	cfg := rest.CopyConfig(e.conn.Config)
+	cfg.QPS, cfg.Burst = e.reg.opts.QPS, e.reg.opts.Burst
+	c, err := cache.New(cfg, cache.Options{Scheme: e.reg.opts.Scheme})
+	if err != nil {
+		return fmt.Errorf("creating the cache of cluster %q: %w", e.name, err)
+	}
+	informer, err := c.GetInformer(e.ctx, &corev1.Node{})
+	if err != nil {
+		return fmt.Errorf("watching the nodes of cluster %q: %w", e.name, err)
+	}
+	refresh := func(any) { e.refreshNodes(c) }
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: refresh, UpdateFunc: func(_, o any) { refresh(o) }, DeleteFunc: refresh,
+	}); err != nil {
+		return fmt.Errorf("watching the nodes of cluster %q: %w", e.name, err)
+	}
+	cacheCtx, stopCache := context.WithCancel(e.ctx)
+	e.goroutine(func() {
+		if err := c.Start(cacheCtx); err != nil {
+			e.log.Error(err, "Member cache stopped")
+		}
+	})
+	syncCtx, cancel := context.WithTimeout(e.ctx, e.reg.opts.SyncTimeout)
+	defer cancel()
+	if !c.WaitForCacheSync(syncCtx) {
+		stopCache()
+		return fmt.Errorf("cache of cluster %q did not sync within %s", e.name, e.reg.opts.SyncTimeout)
+	}
+	clientCfg := rest.CopyConfig(cfg)
+	clientCfg.Timeout = e.reg.opts.RequestTimeout
+	cl, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme, Cache: &client.CacheOptions{Reader: c}})
+	if err != nil {
+		stopCache()
+		return fmt.Errorf("creating the client of cluster %q: %w", e.name, err)
+	}
+	e.update(func() {
+		e.cache, e.client, e.synced, e.stopCache = c, cl, true, stopCache
+	})
+	e.refreshNodes(c)
+	return nil
+}
+
+func (e *entry) refreshNodes(c cache.Cache) {
+	var nodes corev1.NodeList
+	if err := c.List(e.ctx, &nodes); err != nil {
+		if e.ctx.Err() == nil {
+			e.log.Error(err, "Listing the member's nodes from its cache")
+		}
+		return
+	}
+	summary := summarizeNodes(nodes.Items)
+	e.update(func() { e.nodes = summary })
+}

@@ -1,0 +1,77 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Options configure a Federation.
+type Options struct {
+	// Members is how many members to start (at most len(Members)).
+	Members int
+	// Full members run a controller manager, a scheduler and kwok.
+	Full bool
+	// NodesPerMember (default 2).
+	NodesPerMember int
+	// HostCRDDirs are installed in the host (default: kfed's CRDs).
+	HostCRDDirs []string
+}
+
+// Federation is a host and its members, all running.
+type Federation struct {
+	Host    *Cluster
+	Members []*Cluster
+}
+
+// Start starts the host and the members side by side. On error, whatever started is stopped.
+func Start(ctx context.Context, o Options) (*Federation, error) {
+	if o.Members > len(Members) {
+		return nil, fmt.Errorf("at most %d members, not %d", len(Members), o.Members)
+	}
+	if o.NodesPerMember == 0 {
+		o.NodesPerMember = 2
+	}
+	if o.HostCRDDirs == nil {
+		o.HostCRDDirs = []string{CRDDir()}
+	}
+	f := &Federation{Members: make([]*Cluster, o.Members)}
+	errs := make([]error, o.Members+1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		f.Host, errs[0] = StartCluster(ctx, ClusterOptions{Topology: Topology{Name: "host"}, CRDDirs: o.HostCRDDirs})
+	})
+	for i := range o.Members {
+		wg.Go(func() {
+			f.Members[i], errs[i+1] = StartCluster(ctx, ClusterOptions{Topology: Members[i], Full: o.Full, Nodes: o.NodesPerMember})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		_ = f.Stop()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Member returns the member with that name, or nil.
+func (f *Federation) Member(name string) *Cluster {
+	for _, m := range f.Members {
+		if m != nil && m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Stop stops every cluster.
+func (f *Federation) Stop() error {
+	var errs []error
+	for _, c := range append([]*Cluster{f.Host}, f.Members...) {
+		if c != nil {
+			errs = append(errs, c.Stop())
+		}
+	}
+	return errors.Join(errs...)
+}
