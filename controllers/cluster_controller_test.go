@@ -16,8 +16,8 @@ import (
 	. "github.com/onsi/gomega"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,6 +100,8 @@ func TestTwoMembersJoinAndBecomeReady(t *testing.T) {
 			fc := &v1alpha1.FederatedCluster{}
 			g.Expect(fed.Host.Client.Get(context.Background(), client.ObjectKey{Name: m.Name}, fc)).To(Succeed())
 			g.Expect(fc.Status.Nodes).To(Equal(int32(2)))
+			_, err := registry.Client(m.Name)
+			g.Expect(err).NotTo(HaveOccurred())
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 
 		fc := getCluster(t, m.Name)
@@ -117,6 +119,16 @@ func TestTwoMembersJoinAndBecomeReady(t *testing.T) {
 		var nodes corev1.NodeList
 		g.Expect(c.List(t.Context(), &nodes)).To(Succeed())
 		g.Expect(nodes.Items).To(HaveLen(2))
+	}
+
+	// Steady state is quiet: over three probe periods of a healthy fleet, no status write.
+	versions := map[string]string{}
+	for _, m := range fed.Members {
+		versions[m.Name] = getCluster(t, m.Name).ResourceVersion
+	}
+	time.Sleep(3 * time.Duration(fastProbes.PeriodSeconds) * time.Second)
+	for _, m := range fed.Members {
+		g.Expect(getCluster(t, m.Name).ResourceVersion).To(Equal(versions[m.Name]), "FederatedCluster %s was written while nothing changed", m.Name)
 	}
 }
 
@@ -507,7 +519,7 @@ func TestDeletingAClusterStopsItsProbesAndWatches(t *testing.T) {
 	g.Expect(registry.Goroutines()).To(BeZero(), "every goroutine of the member has exited")
 	_, err := registry.Client("deleted")
 	g.Expect(err).To(MatchError(member.ErrClusterNotConnected))
-	g.Eventually(func() int { return nodeWatches(t, m) }).WithTimeout(10 * time.Second).Should(Equal(baseline), "the member serves no watch of kfed's")
+	g.Eventually(func() int { return nodeWatches(t, m) }).WithTimeout(10*time.Second).Should(Equal(baseline), "the member serves no watch of kfed's")
 	_, known := registry.Health("deleted")
 	g.Expect(known).To(BeFalse())
 	g.Expect(slices.Contains(registry.Members(), "deleted")).To(BeFalse())

@@ -409,6 +409,9 @@ func (e *entry) startCache() error {
 	defer cancel()
 	if !c.WaitForCacheSync(syncCtx) {
 		stopCache()
+		if e.ctx.Err() != nil {
+			return nil // the member is being removed
+		}
 		return fmt.Errorf("cache of cluster %q did not sync within %s", e.name, e.reg.opts.SyncTimeout)
 	}
 	clientCfg := rest.CopyConfig(cfg)
