@@ -97,11 +97,11 @@ func newLogger(format string, level int) (logr.Logger, error) {
 	default:
 		return logr.Logger{}, fmt.Errorf(`--log-format must be "json" or "console", not %q`, format)
 	}
-	if level < 0 {
-		return logr.Logger{}, fmt.Errorf("-v must be 0 or more, not %d", level)
+	if level < 0 || level > 10 {
+		return logr.Logger{}, fmt.Errorf("-v must be from 0 to 10, not %d", level)
 	}
 	// logr's V(n) is zap's level -n.
-	cfg.Level = zap.NewAtomicLevelAt(zapcore.Level(-level))
+	cfg.Level = zap.NewAtomicLevelAt(zapcore.Level(-int8(level))) //nolint:gosec // bounded to 0..10 above
 	z, err := cfg.Build()
 	if err != nil {
 		return logr.Logger{}, fmt.Errorf("building the logger: %w", err)

@@ -23,7 +23,7 @@ import (
 )
 
 // indexSecretRef indexes FederatedClusters by "<namespace>/<name>" of their credential Secret.
-const indexSecretRef = "spec.secretRef"
+const indexSecretRef = "spec.secretRef" //nolint:gosec // a field path, not a credential
 
 // ClusterReconciler keeps each FederatedCluster's member connection and status: it reads the
 // credential Secret, hands the connection to the member Registry, and reports the Registry's
@@ -37,7 +37,8 @@ type ClusterReconciler struct {
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federatedclusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federatedclusters/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",namespace=kfed-system,resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=kfed-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one FederatedCluster's connection and status up to date.

@@ -263,7 +263,9 @@ func serviceAccountToken(t *testing.T, m *framework.Cluster, name string) string
 	}
 	// Nodes are what kfed reads; grant the service account that, and nothing else.
 	for _, obj := range []client.Object{
-		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch"}}}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch"}},
+		}},
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "default", Name: name}}},
 	} {
@@ -419,10 +421,14 @@ func TestInvalidFederatedClustersAreRejected(t *testing.T) {
 		{"timeout equal to period", func(s map[string]any) {
 			s["healthCheck"] = map[string]any{"periodSeconds": int64(5), "timeoutSeconds": int64(5)}
 		}, "spec.healthCheck.timeoutSeconds"},
-		{"timeout above the default period", func(s map[string]any) { s["healthCheck"] = map[string]any{"timeoutSeconds": int64(30)} }, "spec.healthCheck.timeoutSeconds"},
+		{"timeout above the default period", func(s map[string]any) {
+			s["healthCheck"] = map[string]any{"timeoutSeconds": int64(30)}
+		}, "spec.healthCheck.timeoutSeconds"},
 		{"period of 0", func(s map[string]any) { s["healthCheck"] = map[string]any{"periodSeconds": int64(0)} }, "spec.healthCheck.periodSeconds"},
 		{"period above 300", func(s map[string]any) { s["healthCheck"] = map[string]any{"periodSeconds": int64(301)} }, "spec.healthCheck.periodSeconds"},
-		{"negative failureThreshold", func(s map[string]any) { s["healthCheck"] = map[string]any{"failureThreshold": int64(-1)} }, "spec.healthCheck.failureThreshold"},
+		{"negative failureThreshold", func(s map[string]any) {
+			s["healthCheck"] = map[string]any{"failureThreshold": int64(-1)}
+		}, "spec.healthCheck.failureThreshold"},
 		{"zero successThreshold", func(s map[string]any) { s["healthCheck"] = map[string]any{"successThreshold": int64(0)} }, "spec.healthCheck.successThreshold"},
 		{"http endpoint", func(s map[string]any) { s["apiEndpoint"] = "http://10.1.2.3:6443" }, "spec.apiEndpoint"},
 		{"endpoint that is no URL", func(s map[string]any) { s["apiEndpoint"] = "member-1:6443" }, "spec.apiEndpoint"},

@@ -26,6 +26,9 @@ func setClusterStatus(fc *v1alpha1.FederatedCluster, h member.Health, credErr *c
 		h = member.Health{}
 	case h.Ready:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, h.Reason, h.Message
+		if h.SyncError != "" {
+			ready.Message += "; but " + h.SyncError
+		}
 	default:
 		ready.Reason, ready.Message = h.Reason, h.Message
 	}

@@ -51,12 +51,21 @@ func TestSetClusterStatus(t *testing.T) {
 			Region:             "us-east1", Zones: []string{"us-east1-b"}, KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
+		name:   "ready, but its nodes cannot be watched: the message says so",
+		health: member.Health{Ready: true, Reason: v1alpha1.ReasonProbeSucceeded, Message: "ok", SyncError: "kfed could not list nodes"},
+		want: v1alpha1.FederatedClusterStatus{
+			ObservedGeneration: 3,
+			Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: v1alpha1.ReasonProbeSucceeded,
+				Message: "ok; but kfed could not list nodes", ObservedGeneration: 3}},
+		},
+	}, {
 		name:    "credential error: nothing but the condition",
 		health:  healthy,
 		credErr: &credentialError{reason: v1alpha1.ReasonSecretNotFound, message: "Secret kfed-system/x not found"},
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
-			Conditions:         []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonSecretNotFound, Message: "Secret kfed-system/x not found", ObservedGeneration: 3}},
+			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonSecretNotFound,
+				Message: "Secret kfed-system/x not found", ObservedGeneration: 3}},
 		},
 	}}
 	for _, tc := range cases {

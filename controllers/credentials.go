@@ -121,7 +121,7 @@ func fingerprint(endpoint string, data map[string][]byte) string {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		fmt.Fprintf(h, "\x00%s\x00%d\x00", k, len(data[k]))
+		_, _ = fmt.Fprintf(h, "\x00%s\x00%d\x00", k, len(data[k])) // a hash never fails to write
 		h.Write(data[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -42,6 +42,9 @@ type Health struct {
 	Nodes NodeSummary
 	// Synced is true once the member's cache has synced; Client and Cache work only then.
 	Synced bool
+	// SyncError says why the cache of a Ready member has not synced, e.g. its identity may not
+	// list nodes; empty otherwise.
+	SyncError string
 }
 
 // NodeSummary is what kfed reports of a member's nodes. It changes only when nodes join, leave,
@@ -65,7 +68,8 @@ func (s NodeSummary) Equal(o NodeSummary) bool {
 
 func (h Health) equal(o Health) bool {
 	return h.Ready == o.Ready && h.Reason == o.Reason && h.Message == o.Message &&
-		h.KubernetesVersion == o.KubernetesVersion && h.Synced == o.Synced && h.Nodes.Equal(o.Nodes)
+		h.KubernetesVersion == o.KubernetesVersion && h.Synced == o.Synced && h.SyncError == o.SyncError &&
+		h.Nodes.Equal(o.Nodes)
 }
 
 // summarizeNodes builds the NodeSummary of a list of nodes.
@@ -193,7 +197,8 @@ func classify(err error, host, credentials string, timeout time.Duration) (reaso
 	case apierrors.IsForbidden(err):
 		return v1alpha1.ReasonUnauthorized, fmt.Sprintf("%s refused /readyz to the identity from %s: 403 Forbidden", host, credentials)
 	case certificateProblem(err) != "":
-		return v1alpha1.ReasonCertificateInvalid, fmt.Sprintf("The serving certificate of %s does not verify against the CA from %s: %s", host, credentials, certificateProblem(err))
+		return v1alpha1.ReasonCertificateInvalid, fmt.Sprintf("The serving certificate of %s does not verify against the CA from %s: %s",
+			host, credentials, certificateProblem(err))
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
 		return v1alpha1.ReasonProbeFailed, fmt.Sprintf("GET %s/readyz timed out after %s", host, timeout)
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -7,17 +7,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
+// labelCluster is the label that names the member in kfed's metrics.
+const labelCluster = "cluster"
+
 var (
 	clusterReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "kfed_cluster_ready",
 		Help: "1 when the member cluster is Ready (its /readyz probes pass per thresholds), else 0.",
-	}, []string{"cluster"})
+	}, []string{labelCluster})
 
 	probeDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "kfed_cluster_probe_duration_seconds",
 		Help:    "Duration of the /readyz probes of member clusters, by result (success or failure).",
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
-	}, []string{"cluster", "result"})
+	}, []string{labelCluster, "result"})
 )
 
 func init() {
@@ -42,5 +45,5 @@ func setReadyMetric(cluster string, ready bool) {
 
 func forgetMetrics(cluster string) {
 	clusterReady.DeleteLabelValues(cluster)
-	probeDuration.DeletePartialMatch(prometheus.Labels{"cluster": cluster})
+	probeDuration.DeletePartialMatch(prometheus.Labels{labelCluster: cluster})
 }

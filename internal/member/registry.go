@@ -249,6 +249,7 @@ type entry struct {
 	version   string
 	nodes     NodeSummary
 	synced    bool
+	syncErr   string
 	cache     cache.Cache
 	client    client.Client
 	stopCache context.CancelFunc // the cache also stops with ctx; this only makes it explicit
@@ -259,7 +260,7 @@ func (e *entry) health() Health {
 	defer e.mu.Unlock()
 	return Health{
 		Ready: e.prober.ready, Reason: e.prober.reason, Message: e.prober.message,
-		KubernetesVersion: e.version, Nodes: e.nodes, Synced: e.synced,
+		KubernetesVersion: e.version, Nodes: e.nodes, Synced: e.synced, SyncError: e.syncErr,
 	}
 }
 
@@ -376,9 +377,16 @@ func (e *entry) probeOnce() {
 	if h.Ready && !h.Synced {
 		// The first time the member is Ready, and again after a failed start: a member whose
 		// cache cannot sync stays Ready by its probes but not connected (Health.Synced false).
-		if err := e.startCache(); err != nil {
+		err := e.startCache()
+		if err != nil {
 			e.log.Error(err, "Starting the member's cache; retrying after the next probe")
 		}
+		e.update(func() {
+			e.syncErr = ""
+			if err != nil {
+				e.syncErr = err.Error()
+			}
+		})
 	}
 }
 
@@ -412,7 +420,8 @@ func (e *entry) startCache() error {
 		if e.ctx.Err() != nil {
 			return nil // the member is being removed
 		}
-		return fmt.Errorf("cache of cluster %q did not sync within %s", e.name, e.reg.opts.SyncTimeout)
+		return fmt.Errorf("kfed could not list and watch the nodes of cluster %q within %s (may its identity list nodes?)",
+			e.name, e.reg.opts.SyncTimeout)
 	}
 	clientCfg := rest.CopyConfig(cfg)
 	clientCfg.Timeout = e.reg.opts.RequestTimeout

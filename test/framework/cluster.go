@@ -280,7 +280,7 @@ func (c *Cluster) Stop() error {
 	c.procs = nil
 	c.mu.Unlock()
 	for _, p := range procs {
-		errs = append(errs, stopProcess(p))
+		stopProcess(p)
 	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
@@ -293,20 +293,24 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-func stopProcess(cmd *exec.Cmd) error {
+// stopProcess asks a process to stop, kills it after 5 s, and reaps it. Its exit status is of
+// no interest: it was told to stop.
+func stopProcess(cmd *exec.Cmd) {
 	if cmd.Process == nil {
-		return nil
+		return
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
 	}
-	return nil
 }
 
 // String names the cluster.
