@@ -522,7 +522,8 @@ func TestDeletingAClusterStopsItsProbesAndWatches(t *testing.T) {
 
 	g.Expect(host.Delete(t.Context(), fc)).To(Succeed())
 	g.Eventually(registry.Members).WithTimeout(10 * time.Second).ShouldNot(ContainElement("deleted"))
-	g.Expect(registry.Goroutines()).To(BeZero(), "every goroutine of the member has exited")
+	// Remove forgets the name first, then waits for the member's goroutines to exit.
+	g.Eventually(registry.Goroutines).WithTimeout(10*time.Second).Should(BeZero(), "every goroutine of the member has exited")
 	_, err := registry.Client("deleted")
 	g.Expect(err).To(MatchError(member.ErrClusterNotConnected))
 	g.Eventually(func() int { return nodeWatches(t, m) }).WithTimeout(10*time.Second).Should(Equal(baseline), "the member serves no watch of kfed's")

@@ -10,6 +10,9 @@ const (
 	AnnotationOrphan = "federation.kfed.io/orphan"
 	// AnnotationAdopt set to "true" lets kfed take over a member object it did not create.
 	AnnotationAdopt = "federation.kfed.io/adopt"
+	// AnnotationRetainReplicas set to "true" on a federated workload leaves spec.replicas out of
+	// the member objects, so that something in the member (an HPA) owns it.
+	AnnotationRetainReplicas = "federation.kfed.io/retain-replicas"
 )
 
 // ConditionReady is the condition every kfed status carries: what the user asked for is true now.
