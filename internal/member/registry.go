@@ -11,12 +11,16 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfed-io/kfed/api/v1alpha1"
 )
 
 // ErrClusterNotConnected is returned for a member that is unknown, NotReady or not yet synced.
@@ -58,9 +62,11 @@ type Registry struct {
 	started chan struct{}
 	base    context.Context //nolint:containedctx // the lifetime of every member's goroutines
 
-	mu          sync.Mutex
-	members     map[string]*entry
-	subscribers []func(cluster string)
+	mu                sync.Mutex
+	members           map[string]*entry
+	subscribers       []func(cluster string)
+	objectSubscribers []ObjectHandler
+	watched           []schema.GroupVersionKind
 
 	goroutines atomic.Int64
 }
@@ -175,6 +181,21 @@ func (r *Registry) Client(name string) (client.Client, error) {
 	return e.connected()
 }
 
+// DirectClient returns a client of a Ready, synced member that reads from its API server: for
+// objects the cache does not hold (those kfed does not manage).
+func (r *Registry) DirectClient(name string) (client.Client, error) {
+	e := r.get(name)
+	if e == nil {
+		return nil, fmt.Errorf("cluster %q: %w", name, ErrClusterNotConnected)
+	}
+	if _, err := e.connected(); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.direct, nil
+}
+
 // Cache returns the cache of a Ready, synced member, for adding informers.
 func (r *Registry) Cache(name string) (cache.Cache, error) {
 	e := r.get(name)
@@ -228,6 +249,8 @@ func (r *Registry) newEntry(name string, conn Connection) (*entry, error) {
 		probe:     conn.Probe,
 		prober:    newProber(),
 		probeNow:  make(chan struct{}, 1),
+		watchNow:  make(chan struct{}, 1),
+		watching:  map[schema.GroupVersionKind]bool{},
 	}, nil
 }
 
@@ -242,6 +265,7 @@ type entry struct {
 	log       logr.Logger
 	wg        sync.WaitGroup
 	probeNow  chan struct{}
+	watchNow  chan struct{}
 
 	mu        sync.Mutex
 	probe     ProbeSettings
@@ -252,6 +276,8 @@ type entry struct {
 	syncErr   string
 	cache     cache.Cache
 	client    client.Client
+	direct    client.Client // reads from the API server, for objects outside the cache
+	watching  map[schema.GroupVersionKind]bool
 	stopCache context.CancelFunc // the cache also stops with ctx; this only makes it explicit
 }
 
@@ -322,17 +348,30 @@ func (e *entry) update(fn func()) {
 func (e *entry) probeLoop() {
 	for {
 		e.probeOnce()
-		e.mu.Lock()
-		period := e.probe.Period
-		e.mu.Unlock()
-		timer := time.NewTimer(period)
+		e.ensureWatches()
+		if !e.waitForNextProbe() {
+			return
+		}
+	}
+}
+
+// waitForNextProbe sleeps one period, starting newly asked-for watches meanwhile; false when
+// the member is stopping.
+func (e *entry) waitForNextProbe() bool {
+	e.mu.Lock()
+	timer := time.NewTimer(e.probe.Period)
+	e.mu.Unlock()
+	defer timer.Stop()
+	for {
 		select {
 		case <-e.ctx.Done():
-			timer.Stop()
-			return
+			return false
+		case <-e.watchNow:
+			e.ensureWatches()
 		case <-e.probeNow:
-			timer.Stop()
+			return true
 		case <-timer.C:
+			return true
 		}
 	}
 }
@@ -393,7 +432,12 @@ func (e *entry) probeOnce() {
 func (e *entry) startCache() error {
 	cfg := rest.CopyConfig(e.conn.Config)
 	cfg.QPS, cfg.Burst = e.reg.opts.QPS, e.reg.opts.Burst
-	c, err := cache.New(cfg, cache.Options{Scheme: e.reg.opts.Scheme})
+	// kfed caches only what it manages, and every node (for the cluster's capacity and topology).
+	c, err := cache.New(cfg, cache.Options{
+		Scheme:               e.reg.opts.Scheme,
+		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{v1alpha1.LabelManaged: "true"}),
+		ByObject:             map[client.Object]cache.ByObject{&corev1.Node{}: {Label: labels.Everything()}},
+	})
 	if err != nil {
 		return fmt.Errorf("creating the cache of cluster %q: %w", e.name, err)
 	}
@@ -425,13 +469,18 @@ func (e *entry) startCache() error {
 	}
 	clientCfg := rest.CopyConfig(cfg)
 	clientCfg.Timeout = e.reg.opts.RequestTimeout
-	cl, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme, Cache: &client.CacheOptions{Reader: c}})
+	cl, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme, Cache: &client.CacheOptions{Reader: c, Unstructured: true}})
+	if err != nil {
+		stopCache()
+		return fmt.Errorf("creating the client of cluster %q: %w", e.name, err)
+	}
+	direct, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme})
 	if err != nil {
 		stopCache()
 		return fmt.Errorf("creating the client of cluster %q: %w", e.name, err)
 	}
 	e.update(func() {
-		e.cache, e.client, e.synced, e.stopCache = c, cl, true, stopCache
+		e.cache, e.client, e.direct, e.synced, e.stopCache = c, cl, direct, true, stopCache
 	})
 	e.refreshNodes(c)
 	return nil
