@@ -52,7 +52,9 @@ func TestWatchRoutesManagedObjectsOfEveryMember(t *testing.T) {
 	go func() { done <- reg.Start(regCtx) }()
 	defer func() {
 		stop()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("registry: %v", err)
+		}
 	}()
 
 	h := &heard{seen: map[string]int{}}
