@@ -1,0 +1,309 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// The native kinds of the federated configuration and networking kinds.
+var (
+	configMapGVK = corev1.SchemeGroupVersion.WithKind("ConfigMap")
+	secretGVK    = corev1.SchemeGroupVersion.WithKind("Secret")
+	serviceGVK   = corev1.SchemeGroupVersion.WithKind("Service")
+	ingressGVK   = networkingv1.SchemeGroupVersion.WithKind("Ingress")
+)
+
+// ConfigMapTemplate is the ConfigMap each member gets, before overrides.
+type ConfigMapTemplate struct {
+	// +optional
+	Metadata TemplateMeta `json:"metadata,omitempty"`
+
+	// Data of the member ConfigMap: UTF-8 values.
+	// +optional
+	Data map[string]string `json:"data,omitempty"`
+
+	// BinaryData of the member ConfigMap: base64-encoded values.
+	// +optional
+	BinaryData map[string][]byte `json:"binaryData,omitempty"`
+}
+
+// FederatedConfigMapSpec is a ConfigMap copied into member clusters.
+type FederatedConfigMapSpec struct {
+	// Template of the member ConfigMaps.
+	// +required
+	Template ConfigMapTemplate `json:"template"`
+
+	FederatedSpec `json:",inline"`
+}
+
+// FederatedConfigMap is a ConfigMap copied into member clusters.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=fcm,categories=kfed
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Clusters",type=integer,JSONPath=`.status.clusterCount`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type FederatedConfigMap struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec FederatedConfigMapSpec `json:"spec"`
+	// +optional
+	Status FederatedStatus `json:"status,omitempty"`
+}
+
+// FederatedConfigMapList is a list of FederatedConfigMap.
+//
+// +kubebuilder:object:root=true
+type FederatedConfigMapList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []FederatedConfigMap `json:"items"`
+}
+
+// FederatedKind returns "FederatedConfigMap".
+func (o *FederatedConfigMap) FederatedKind() string { return "FederatedConfigMap" }
+
+// TargetGVK returns v1 ConfigMap.
+func (o *FederatedConfigMap) TargetGVK() schema.GroupVersionKind { return configMapGVK }
+
+// GetPlacement returns spec.placement.
+func (o *FederatedConfigMap) GetPlacement() *Placement { return &o.Spec.Placement }
+
+// GetOverrides returns spec.overrides.
+func (o *FederatedConfigMap) GetOverrides() []ClusterOverride { return o.Spec.Overrides }
+
+// GetReplicaScheduling returns nil: a ConfigMap has no replicas.
+func (o *FederatedConfigMap) GetReplicaScheduling() *ReplicaScheduling { return nil }
+
+// GetFederatedStatus returns the status.
+func (o *FederatedConfigMap) GetFederatedStatus() *FederatedStatus { return &o.Status }
+
+// TemplateObject returns the template as a ConfigMap object.
+func (o *FederatedConfigMap) TemplateObject() (map[string]any, error) {
+	fields := map[string]any{}
+	if len(o.Spec.Template.Data) > 0 {
+		fields["data"] = o.Spec.Template.Data
+	}
+	if len(o.Spec.Template.BinaryData) > 0 {
+		fields["binaryData"] = o.Spec.Template.BinaryData
+	}
+	return templateObject(configMapGVK, o.Spec.Template.Metadata, fields)
+}
+
+// SecretReference names a Secret in the namespace of the object that refers to it.
+type SecretReference struct {
+	// Name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// FederatedSecretSpec is a host Secret copied into member clusters. The data stays in the
+// Secret: it never lives in a custom resource.
+type FederatedSecretSpec struct {
+	// SecretRef names the Secret in the same namespace whose type and data are copied.
+	// +required
+	SecretRef SecretReference `json:"secretRef"`
+
+	FederatedSpec `json:",inline"`
+}
+
+// FederatedSecret copies a Secret of its own namespace into member clusters.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=fsecret,categories=kfed
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Clusters",type=integer,JSONPath=`.status.clusterCount`
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.secretRef.name`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type FederatedSecret struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec FederatedSecretSpec `json:"spec"`
+	// +optional
+	Status FederatedStatus `json:"status,omitempty"`
+}
+
+// FederatedSecretList is a list of FederatedSecret.
+//
+// +kubebuilder:object:root=true
+type FederatedSecretList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []FederatedSecret `json:"items"`
+}
+
+// FederatedKind returns "FederatedSecret".
+func (o *FederatedSecret) FederatedKind() string { return "FederatedSecret" }
+
+// TargetGVK returns v1 Secret.
+func (o *FederatedSecret) TargetGVK() schema.GroupVersionKind { return secretGVK }
+
+// GetPlacement returns spec.placement.
+func (o *FederatedSecret) GetPlacement() *Placement { return &o.Spec.Placement }
+
+// GetOverrides returns spec.overrides.
+func (o *FederatedSecret) GetOverrides() []ClusterOverride { return o.Spec.Overrides }
+
+// GetReplicaScheduling returns nil: a Secret has no replicas.
+func (o *FederatedSecret) GetReplicaScheduling() *ReplicaScheduling { return nil }
+
+// GetFederatedStatus returns the status.
+func (o *FederatedSecret) GetFederatedStatus() *FederatedStatus { return &o.Status }
+
+// TemplateObject returns an empty Secret: type and data come from the Secret spec.secretRef names.
+func (o *FederatedSecret) TemplateObject() (map[string]any, error) {
+	return templateObject(secretGVK, TemplateMeta{}, nil)
+}
+
+// ServiceTemplate is the Service each member gets, before overrides.
+type ServiceTemplate struct {
+	// +optional
+	Metadata TemplateMeta `json:"metadata,omitempty"`
+	// Spec of the member Service.
+	// +optional
+	Spec corev1.ServiceSpec `json:"spec,omitempty"`
+}
+
+// FederatedServiceSpec is a Service created in member clusters.
+type FederatedServiceSpec struct {
+	// Template of the member Services.
+	// +required
+	Template ServiceTemplate `json:"template"`
+
+	FederatedSpec `json:",inline"`
+}
+
+// FederatedService is a Service created in member clusters.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=fsvc,categories=kfed
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Clusters",type=integer,JSONPath=`.status.clusterCount`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type FederatedService struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec FederatedServiceSpec `json:"spec"`
+	// +optional
+	Status FederatedStatus `json:"status,omitempty"`
+}
+
+// FederatedServiceList is a list of FederatedService.
+//
+// +kubebuilder:object:root=true
+type FederatedServiceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []FederatedService `json:"items"`
+}
+
+// FederatedKind returns "FederatedService".
+func (o *FederatedService) FederatedKind() string { return "FederatedService" }
+
+// TargetGVK returns v1 Service.
+func (o *FederatedService) TargetGVK() schema.GroupVersionKind { return serviceGVK }
+
+// GetPlacement returns spec.placement.
+func (o *FederatedService) GetPlacement() *Placement { return &o.Spec.Placement }
+
+// GetOverrides returns spec.overrides.
+func (o *FederatedService) GetOverrides() []ClusterOverride { return o.Spec.Overrides }
+
+// GetReplicaScheduling returns nil: a Service has no replicas.
+func (o *FederatedService) GetReplicaScheduling() *ReplicaScheduling { return nil }
+
+// GetFederatedStatus returns the status.
+func (o *FederatedService) GetFederatedStatus() *FederatedStatus { return &o.Status }
+
+// TemplateObject returns the template as a Service object.
+func (o *FederatedService) TemplateObject() (map[string]any, error) {
+	return specTemplate(serviceGVK, o.Spec.Template.Metadata, o.Spec.Template.Spec)
+}
+
+// IngressTemplate is the Ingress each member gets, before overrides.
+type IngressTemplate struct {
+	// +optional
+	Metadata TemplateMeta `json:"metadata,omitempty"`
+	// Spec of the member Ingress.
+	// +optional
+	Spec networkingv1.IngressSpec `json:"spec,omitempty"`
+}
+
+// FederatedIngressSpec is an Ingress created in member clusters.
+type FederatedIngressSpec struct {
+	// Template of the member Ingresses.
+	// +required
+	Template IngressTemplate `json:"template"`
+
+	FederatedSpec `json:",inline"`
+}
+
+// FederatedIngress is an Ingress created in member clusters.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=fing,categories=kfed
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Clusters",type=integer,JSONPath=`.status.clusterCount`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type FederatedIngress struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec FederatedIngressSpec `json:"spec"`
+	// +optional
+	Status FederatedStatus `json:"status,omitempty"`
+}
+
+// FederatedIngressList is a list of FederatedIngress.
+//
+// +kubebuilder:object:root=true
+type FederatedIngressList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []FederatedIngress `json:"items"`
+}
+
+// FederatedKind returns "FederatedIngress".
+func (o *FederatedIngress) FederatedKind() string { return "FederatedIngress" }
+
+// TargetGVK returns networking.k8s.io/v1 Ingress.
+func (o *FederatedIngress) TargetGVK() schema.GroupVersionKind { return ingressGVK }
+
+// GetPlacement returns spec.placement.
+func (o *FederatedIngress) GetPlacement() *Placement { return &o.Spec.Placement }
+
+// GetOverrides returns spec.overrides.
+func (o *FederatedIngress) GetOverrides() []ClusterOverride { return o.Spec.Overrides }
+
+// GetReplicaScheduling returns nil: an Ingress has no replicas.
+func (o *FederatedIngress) GetReplicaScheduling() *ReplicaScheduling { return nil }
+
+// GetFederatedStatus returns the status.
+func (o *FederatedIngress) GetFederatedStatus() *FederatedStatus { return &o.Status }
+
+// TemplateObject returns the template as an Ingress object.
+func (o *FederatedIngress) TemplateObject() (map[string]any, error) {
+	return specTemplate(ingressGVK, o.Spec.Template.Metadata, o.Spec.Template.Spec)
+}
+
+func init() {
+	register(&FederatedConfigMap{}, &FederatedConfigMapList{},
+		&FederatedSecret{}, &FederatedSecretList{},
+		&FederatedService{}, &FederatedServiceList{},
+		&FederatedIngress{}, &FederatedIngressList{})
+}
