@@ -87,9 +87,12 @@ generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
 	$(CONTROLLER_GEN) object paths="./api/..."
 
 .PHONY: generate-check
-generate-check: manifests generate ## Fail when the committed generated files are stale.
-	@git diff --quiet -- api config || { git --no-pager diff --stat -- api config; \
-	  echo "generated files are stale: run 'make manifests generate' and commit the result"; exit 1; }
+generate-check: $(CONTROLLER_GEN) ## Fail when regenerating would change the generated files.
+	@before=$$(git status --porcelain -- api config; git diff -- api config | sha256sum); \
+	$(MAKE) -s manifests generate; \
+	after=$$(git status --porcelain -- api config; git diff -- api config | sha256sum); \
+	[ "$$before" = "$$after" ] || { git status --short -- api config; \
+	  echo "generated files were stale: 'make manifests generate' just updated them; review and commit"; exit 1; }
 
 .PHONY: fmt
 fmt: ## Format the Go code.
