@@ -37,7 +37,6 @@ type ClusterReconciler struct {
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federatedclusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federatedclusters/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",namespace=kfed-system,resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=kfed-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -5,7 +5,6 @@ package controllers
 import (
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/member"
+	"github.com/kfed-io/kfed/internal/propagate"
 )
 
 // Options configure the controllers.
@@ -34,13 +34,38 @@ func NewScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// CacheOptions restricts the host cache to what the controllers need: Secrets only in the
-// operator's namespace, so kfed neither holds nor needs read access to every Secret of the host.
-func CacheOptions(o Options) cache.Options {
-	return cache.Options{
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.Namespace: {}}},
-		},
+// CacheOptions configures the host cache. Secrets are cached in every namespace, because a
+// FederatedSecret copies a Secret of its own namespace; member credentials are still read only
+// from the operator's namespace (the cluster controller checks).
+func CacheOptions(Options) cache.Options {
+	return cache.Options{}
+}
+
+// kinds are the federated kinds, each reconciled by one FederatedReconciler.
+var kinds = []Kind{
+	kind[v1alpha1.FederatedDeployment, v1alpha1.FederatedDeploymentList](),
+	kind[v1alpha1.FederatedReplicaSet, v1alpha1.FederatedReplicaSetList](),
+	kind[v1alpha1.FederatedDaemonSet, v1alpha1.FederatedDaemonSetList](),
+	kind[v1alpha1.FederatedJob, v1alpha1.FederatedJobList](),
+	kind[v1alpha1.FederatedConfigMap, v1alpha1.FederatedConfigMapList](),
+	kind[v1alpha1.FederatedSecret, v1alpha1.FederatedSecretList](),
+	kind[v1alpha1.FederatedService, v1alpha1.FederatedServiceList](),
+	kind[v1alpha1.FederatedIngress, v1alpha1.FederatedIngressList](),
+	kind[v1alpha1.FederatedObject, v1alpha1.FederatedObjectList](),
+	kind[v1alpha1.ClusterFederatedObject, v1alpha1.ClusterFederatedObjectList](),
+}
+
+// kind builds the Kind of a federated type O with list type L.
+func kind[O, L any, PO interface {
+	*O
+	propagate.Federated
+}, PL interface {
+	*L
+	client.ObjectList
+}]() Kind {
+	return Kind{
+		New:     func() propagate.Federated { return PO(new(O)) },
+		NewList: func() client.ObjectList { return PL(new(L)) },
 	}
 }
 
@@ -61,6 +86,17 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 	}
 	if err := clusters.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the FederatedCluster controller: %w", err)
+	}
+	for _, k := range kinds {
+		r := &FederatedReconciler{
+			Client:   mgr.GetClient(),
+			Registry: reg,
+			Recorder: mgr.GetEventRecorder("kfed-propagation"),
+			Kind:     k,
+		}
+		if err := r.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the %s controller: %w", k.New().FederatedKind(), err)
+		}
 	}
 	return reg, nil
 }

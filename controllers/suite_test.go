@@ -20,7 +20,7 @@ import (
 
 const operatorNamespace = "kfed-system"
 
-// Shared by the tests of this package: a host with kfed's CRDs, two members, and the manager
+// Shared by the tests of this package: a host with kfed's CRDs, three members, and the manager
 // running in this process against the host.
 var (
 	fed      *framework.Federation
@@ -37,7 +37,7 @@ func run(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
 
 	var err error
-	fed, err = framework.Start(ctx, framework.Options{Members: 2})
+	fed, err = framework.Start(ctx, framework.Options{Members: 3})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the clusters:", err)
 		return 1

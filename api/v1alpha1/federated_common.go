@@ -253,6 +253,9 @@ const (
 	ReasonNoClusters = "NoClusters"
 	// ReasonSourceNotFound: the Secret a FederatedSecret refers to does not exist.
 	ReasonSourceNotFound = "SourceNotFound"
+	// ReasonDeletionBlocked (Ready=False): the object is being deleted and a member that may
+	// hold a copy cannot be reached; unjoining that member releases it.
+	ReasonDeletionBlocked = "DeletionBlocked"
 )
 
 // ClusterStatus is the state of the object in one member cluster.

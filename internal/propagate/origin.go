@@ -3,6 +3,9 @@ package propagate
 import (
 	"fmt"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Origin names the federated object a member object comes from. Namespace is empty for a
@@ -28,4 +31,18 @@ func ParseOrigin(s string) (Origin, error) {
 		return Origin{}, fmt.Errorf("origin %q is not <Kind>/<namespace>/<name>", s)
 	}
 	return Origin{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+}
+
+// MemberKey returns the kind, namespace and name of the object obj puts in each member.
+func MemberKey(obj Federated) (schema.GroupVersionKind, types.NamespacedName, error) {
+	template, err := obj.TemplateObject()
+	if err != nil {
+		return schema.GroupVersionKind{}, types.NamespacedName{}, err
+	}
+	templateMeta, _ := template["metadata"].(map[string]any)
+	name, namespace, err := identity(obj, templateMeta)
+	if err != nil {
+		return schema.GroupVersionKind{}, types.NamespacedName{}, err
+	}
+	return obj.TargetGVK(), types.NamespacedName{Namespace: namespace, Name: name}, nil
 }

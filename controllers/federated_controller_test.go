@@ -1,0 +1,327 @@
+package controllers_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/test/framework"
+)
+
+// joinAll joins every member under its own name and waits until each is Ready and connected.
+func joinAll(t *testing.T) {
+	t.Helper()
+	g := NewWithT(t)
+	for _, m := range fed.Members {
+		join(t, m.Name, kubeconfigOf(m), v1alpha1.FederatedClusterSpec{})
+	}
+	for _, m := range fed.Members {
+		g.Eventually(func(g Gomega) {
+			g.Expect(readyOf(g, m.Name).Status).To(Equal(metav1.ConditionTrue))
+			_, err := registry.Client(m.Name)
+			g.Expect(err).NotTo(HaveOccurred())
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	}
+}
+
+// hostNamespace creates a namespace in the host for one test and deletes it afterwards.
+func hostNamespace(t *testing.T, name string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := fed.Host.Client.Create(t.Context(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// deleteAndWait deletes a federated object and waits until it is gone (finalizer released).
+func deleteAndWait(t *testing.T, obj client.Object) {
+	t.Helper()
+	ctx := context.Background()
+	if err := fed.Host.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	NewWithT(t).Eventually(func() bool {
+		return apierrors.IsNotFound(fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj))
+	}).WithTimeout(30 * time.Second).Should(BeTrue())
+}
+
+func memberConfigMap(g Gomega, m *framework.Cluster, ns, name string) *corev1.ConfigMap {
+	cm := &corev1.ConfigMap{}
+	err := m.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, cm)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	g.Expect(err).NotTo(HaveOccurred())
+	return cm
+}
+
+func federatedReady(g Gomega, obj client.Object, status *v1alpha1.FederatedStatus) {
+	g.Expect(fed.Host.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionReady)
+	g.Expect(c).NotTo(BeNil())
+	g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", c.Reason, c.Message)
+	g.Expect(status.ObservedGeneration).To(Equal(obj.GetGeneration()))
+}
+
+func TestConfigMapPropagatesWithPlacementAndOverrides(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "fan-out")
+	m0, m1, m2 := fed.Members[0], fed.Members[1], fed.Members[2]
+	fcm := &v1alpha1.FederatedConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"},
+		Spec: v1alpha1.FederatedConfigMapSpec{
+			Template: v1alpha1.ConfigMapTemplate{
+				Metadata: v1alpha1.TemplateMeta{Labels: map[string]string{"app": "web"}},
+				Data:     map[string]string{"color": "blue", "size": "m"},
+			},
+			FederatedSpec: v1alpha1.FederatedSpec{
+				Placement: v1alpha1.Placement{Clusters: []string{m0.Name, m1.Name}},
+				Overrides: []v1alpha1.ClusterOverride{{ClusterName: m1.Name, Patches: []v1alpha1.Patch{
+					{Op: v1alpha1.PatchOpReplace, Path: "/data/color", Value: &v1alpha1.JSON{Raw: []byte(`"red"`)}},
+				}}},
+			},
+		},
+	}
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	defer deleteAndWait(t, fcm)
+
+	g.Eventually(func(g Gomega) {
+		federatedReady(g, fcm, &fcm.Status)
+		g.Expect(fcm.Status.ClusterCount).To(Equal(int32(2)))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	cm0 := memberConfigMap(g, m0, ns, "settings")
+	g.Expect(cm0).NotTo(BeNil())
+	g.Expect(cm0.Data).To(Equal(map[string]string{"color": "blue", "size": "m"}))
+	g.Expect(cm0.Labels).To(HaveKeyWithValue("app", "web"))
+	g.Expect(cm0.Labels).To(HaveKeyWithValue(v1alpha1.LabelManaged, "true"))
+	g.Expect(cm0.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationOrigin, "FederatedConfigMap/fan-out/settings"))
+	g.Expect(memberConfigMap(g, m1, ns, "settings").Data).To(HaveKeyWithValue("color", "red"), "the override of cluster m1")
+	g.Expect(memberConfigMap(g, m2, ns, "settings")).To(BeNil(), "not placed in the third cluster")
+	// The namespace was created in the members on demand, labelled managed.
+	nsObj := &corev1.Namespace{}
+	g.Expect(m0.Client.Get(t.Context(), client.ObjectKey{Name: ns}, nsObj)).To(Succeed())
+	g.Expect(nsObj.Labels).To(HaveKeyWithValue(v1alpha1.LabelManaged, "true"))
+
+	// Move it: the copies follow the placement.
+	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm)).To(Succeed())
+	fcm.Spec.Placement.Clusters = []string{m2.Name}
+	g.Expect(fed.Host.Client.Update(t.Context(), fcm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberConfigMap(g, m2, ns, "settings")).NotTo(BeNil())
+		g.Expect(memberConfigMap(g, m0, ns, "settings")).To(BeNil())
+		g.Expect(memberConfigMap(g, m1, ns, "settings")).To(BeNil())
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+}
+
+func TestDriftInAMemberIsReverted(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "drift")
+	m := fed.Members[0]
+	fcm := &v1alpha1.FederatedConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pinned"},
+		Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
+	}
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	defer deleteAndWait(t, fcm)
+	g.Eventually(func(g Gomega) { g.Expect(memberConfigMap(g, m, ns, "pinned")).NotTo(BeNil()) }).WithTimeout(30 * time.Second).Should(Succeed())
+
+	cm := memberConfigMap(g, m, ns, "pinned")
+	cm.Data["k"] = "edited"
+	g.Expect(m.Client.Update(t.Context(), cm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberConfigMap(g, m, ns, "pinned").Data).To(HaveKeyWithValue("k", "v"))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "an edit in the member is reverted")
+
+	g.Expect(m.Client.Delete(t.Context(), cm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberConfigMap(g, m, ns, "pinned")).NotTo(BeNil())
+	}).WithTimeout(30*time.Second).Should(Succeed(), "a deletion in the member is undone")
+}
+
+func TestUnmanagedObjectIsLeftAloneUntilAdopted(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "adopt")
+	m := fed.Members[0]
+	g.Expect(m.Client.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	mine := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"}, Data: map[string]string{"owner": "team-a"}}
+	g.Expect(m.Client.Create(t.Context(), mine)).To(Succeed())
+
+	fcm := &v1alpha1.FederatedConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"},
+		Spec: v1alpha1.FederatedConfigMapSpec{
+			Template:      v1alpha1.ConfigMapTemplate{Data: map[string]string{"owner": "kfed"}},
+			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
+		},
+	}
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	defer deleteAndWait(t, fcm)
+	g.Eventually(func(g Gomega) {
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm)).To(Succeed())
+		g.Expect(fcm.Status.Clusters).To(HaveLen(1))
+		g.Expect(fcm.Status.Clusters[0].Phase).To(Equal(v1alpha1.PhaseAlreadyExists))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(memberConfigMap(g, m, ns, "shared").Data).To(HaveKeyWithValue("owner", "team-a"))
+	}).WithTimeout(3*time.Second).Should(Succeed(), "kfed never overwrites what it did not create")
+
+	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm)).To(Succeed())
+	fcm.Annotations = map[string]string{v1alpha1.AnnotationAdopt: "true"}
+	g.Expect(fed.Host.Client.Update(t.Context(), fcm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		cm := memberConfigMap(g, m, ns, "shared")
+		g.Expect(cm.Data).To(HaveKeyWithValue("owner", "kfed"))
+		g.Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelManaged, "true"))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "adopted with the annotation")
+}
+
+func TestDeleteCascadesUnlessOrphaned(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "deletion")
+	for _, orphan := range []bool{false, true} {
+		name := "cascade"
+		if orphan {
+			name = "orphaned"
+		}
+		fcm := &v1alpha1.FederatedConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
+		}
+		if orphan {
+			fcm.Annotations = map[string]string{v1alpha1.AnnotationOrphan: "true"}
+		}
+		g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			for _, m := range fed.Members {
+				g.Expect(memberConfigMap(g, m, ns, name)).NotTo(BeNil())
+			}
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		deleteAndWait(t, fcm)
+		for _, m := range fed.Members {
+			if orphan {
+				g.Expect(memberConfigMap(g, m, ns, name)).NotTo(BeNil(), "orphaned copies stay in %s", m.Name)
+			} else {
+				g.Expect(memberConfigMap(g, m, ns, name)).To(BeNil(), "the copy in %s is deleted first", m.Name)
+			}
+		}
+	}
+}
+
+// memberReplicas returns spec.replicas of a Deployment in each member, by member name.
+func memberReplicas(g Gomega, ns, name string) map[string]int32 {
+	out := map[string]int32{}
+	for _, m := range fed.Members {
+		d := &appsv1.Deployment{}
+		err := m.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, d)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		g.Expect(err).NotTo(HaveOccurred())
+		out[m.Name] = *d.Spec.Replicas
+	}
+	return out
+}
+
+func deployment(ns, name string, replicas int32) *v1alpha1.FederatedDeployment {
+	labels := map[string]string{"app": name}
+	return &v1alpha1.FederatedDeployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.FederatedDeploymentSpec{Template: v1alpha1.DeploymentTemplate{Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "k8shserver:1.0"}}},
+			},
+		}}},
+	}
+}
+
+func TestReplicasAreSpreadByWeight(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "spread")
+	fd := deployment(ns, "k8shserver", 1000)
+	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
+	defer deleteAndWait(t, fd)
+	defer logStatusOnFailure(t, fd, &fd.Status)
+
+	g.Eventually(func(g Gomega) {
+		got := slices.Sorted(mapValues(memberReplicas(g, ns, "k8shserver")))
+		g.Expect(got).To(Equal([]int32{333, 333, 334}))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "1,000 over 3 equal clusters")
+	g.Eventually(func(g Gomega) {
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
+		g.Expect(fd.Status.Plan).To(HaveLen(3))
+		g.Expect(fd.Status.Replicas).To(Equal(int32(1000)))
+		for _, p := range fd.Status.Plan {
+			// Weight on the first plan; Kept once the members run it (rebalance is off by default).
+			g.Expect(p.Reasons).To(ContainElement(BeElementOf("Weight", "Kept")), "the plan explains %s", p.Cluster)
+		}
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+
+	// Weights {2,1,1}: 500/250/250.
+	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
+	two, one := int64(2), int64(1)
+	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true, Clusters: map[string]v1alpha1.ClusterPreference{
+		fed.Members[0].Name: {Weight: &two}, "*": {Weight: &one},
+	}}
+	g.Expect(fed.Host.Client.Update(t.Context(), fd)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberReplicas(g, ns, "k8shserver")).To(Equal(map[string]int32{
+			fed.Members[0].Name: 500, fed.Members[1].Name: 250, fed.Members[2].Name: 250,
+		}))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+
+	// min and max: at least 100 in the third cluster, at most 200 in the first.
+	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
+	maxFirst := int64(200)
+	fd.Spec.ReplicaScheduling.Clusters = map[string]v1alpha1.ClusterPreference{
+		fed.Members[0].Name: {Weight: &two, MaxReplicas: &maxFirst},
+		fed.Members[2].Name: {Weight: &one, MinReplicas: 600},
+		"*":                 {Weight: &one},
+	}
+	g.Expect(fed.Host.Client.Update(t.Context(), fd)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := memberReplicas(g, ns, "k8shserver")
+		g.Expect(got[fed.Members[0].Name]).To(BeNumerically("<=", 200))
+		g.Expect(got[fed.Members[2].Name]).To(BeNumerically(">=", 600))
+		g.Expect(got[fed.Members[0].Name] + got[fed.Members[1].Name] + got[fed.Members[2].Name]).To(Equal(int32(1000)))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+}
+
+// logStatusOnFailure logs the federated object's status when the test failed.
+func logStatusOnFailure(t *testing.T, obj client.Object, status *v1alpha1.FederatedStatus) {
+	if !t.Failed() {
+		return
+	}
+	if err := fed.Host.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+		t.Logf("reading %s: %v", obj.GetName(), err)
+		return
+	}
+	t.Logf("status of %s: %+v", obj.GetName(), *status)
+}
+
+func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
+	return func(yield func(V) bool) {
+		for _, v := range m {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,425 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/internal/member"
+	"github.com/kfed-io/kfed/internal/propagate"
+	"github.com/kfed-io/kfed/internal/scheduler"
+)
+
+// fieldOwner is kfed's field manager in members: it server-side applies what it wants, so the
+// fields a member owns (a Service's clusterIP, an HPA's replicas) are never fought over.
+const fieldOwner = "kfed"
+
+var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
+
+// outcome is what one reconcile learned and did, for the status.
+type outcome struct {
+	// invalid explains why nothing could be planned (bad placement, missing source Secret).
+	invalidReason, invalid string
+	selected               []string
+	clusters               []v1alpha1.ClusterStatus
+	plan                   []v1alpha1.ClusterPlan
+	// total is the requested replica count of a replica-scheduled kind; nil for the others.
+	total *int32
+	// retryErr asks for a retry with backoff (a write that failed for a reason that may pass).
+	retryErr error
+}
+
+// propagate plans and applies obj in every cluster, and removes it from the clusters it no
+// longer selects.
+func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Federated, clusters []v1alpha1.FederatedCluster) outcome {
+	infos := make([]propagate.Cluster, len(clusters))
+	byName := make(map[string]*v1alpha1.FederatedCluster, len(clusters))
+	for i := range clusters {
+		infos[i] = propagate.Cluster{Name: clusters[i].Name, Labels: clusters[i].Labels}
+		byName[clusters[i].Name] = &clusters[i]
+	}
+	var out outcome
+	selected, err := propagate.SelectClusters(*obj.GetPlacement(), infos)
+	if err != nil {
+		return outcome{invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
+	}
+	out.selected = selected
+	target := propagate.Target{}
+	if fs, ok := obj.(*v1alpha1.FederatedSecret); ok {
+		secret := &corev1.Secret{}
+		key := types.NamespacedName{Namespace: fs.Namespace, Name: fs.Spec.SecretRef.Name}
+		if err := r.Client.Get(ctx, key, secret); err != nil {
+			if apierrors.IsNotFound(err) {
+				return outcome{selected: selected, invalidReason: v1alpha1.ReasonSourceNotFound,
+					invalid: fmt.Sprintf("Secret %s named by spec.secretRef not found", key)}
+			}
+			return outcome{selected: selected, retryErr: fmt.Errorf("reading Secret %s: %w", key, err)}
+		}
+		target.Secret = secret
+	}
+	replicas, current, err := r.planReplicas(ctx, obj, selected, byName, &out)
+	if err != nil {
+		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
+	}
+
+	// Clusters that grow (or have no replica count) first, then those that shrink, and those
+	// only when every growth was written: the sum of desired replicas never drops below the
+	// request while replicas move.
+	var grow, shrink []string
+	for _, name := range selected {
+		if n, planned := replicas[name]; planned && int64(n) < current[name] {
+			shrink = append(shrink, name)
+		} else {
+			grow = append(grow, name)
+		}
+	}
+	statuses := map[string]v1alpha1.ClusterStatus{}
+	growthFailed := false
+	for _, name := range grow {
+		st := r.applyToMember(ctx, obj, byName[name], target, replicas, &out)
+		statuses[name] = st
+		if _, planned := replicas[name]; planned && st.Phase != v1alpha1.PhasePropagated {
+			growthFailed = true
+		}
+	}
+	for _, name := range shrink {
+		if growthFailed {
+			statuses[name] = v1alpha1.ClusterStatus{Name: name, Phase: v1alpha1.PhasePending,
+				Message: "Scaling down waits until the clusters that take over its replicas are updated"}
+			continue
+		}
+		statuses[name] = r.applyToMember(ctx, obj, byName[name], target, replicas, &out)
+	}
+	for _, name := range selected {
+		out.clusters = append(out.clusters, statuses[name])
+	}
+
+	// Copies in clusters no longer selected go away.
+	for i := range clusters {
+		name := clusters[i].Name
+		if _, ok := statuses[name]; ok {
+			continue
+		}
+		if err := r.deleteFromMember(ctx, obj, name); err != nil && !errors.Is(err, member.ErrClusterNotConnected) {
+			out.retryErr = err
+		}
+	}
+	return out
+}
+
+// planReplicas runs the replica scheduler for the kinds that have one. It returns the planned
+// count per cluster and what each member runs now.
+func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Federated, selected []string,
+	byName map[string]*v1alpha1.FederatedCluster, out *outcome) (map[string]int32, map[string]int64, error) {
+	rs := obj.GetReplicaScheduling()
+	total, ok := propagate.TotalReplicas(obj)
+	if rs == nil || !ok {
+		return nil, nil, nil
+	}
+	out.total = &total
+	gvk, key, err := propagate.MemberKey(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := scheduler.Input{
+		Key:         key.String(),
+		Total:       int64(total),
+		Mode:        scheduler.Mode(rs.Mode),
+		Rebalance:   rs.Rebalance,
+		Preferences: map[string]scheduler.Preference{},
+	}
+	for name, p := range rs.Clusters {
+		weight := int64(1)
+		if p.Weight != nil {
+			weight = *p.Weight
+		}
+		in.Preferences[name] = scheduler.Preference{Weight: weight, MinReplicas: p.MinReplicas, MaxReplicas: p.MaxReplicas}
+	}
+	if len(in.Preferences) == 0 {
+		in.Preferences[scheduler.DefaultPreference] = scheduler.Preference{Weight: 1}
+	}
+	current := map[string]int64{}
+	for _, name := range selected {
+		fc := byName[name]
+		c := scheduler.Cluster{Name: name, Ready: meta.IsStatusConditionTrue(fc.Status.Conditions, v1alpha1.ConditionReady)}
+		for _, t := range fc.Spec.Taints {
+			c.Taints = append(c.Taints, scheduler.TaintEffect(t.Effect))
+		}
+		if cl, err := r.Registry.Client(name); err == nil {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(gvk)
+			if err := cl.Get(ctx, key, live); err == nil && ownedBy(live, obj) {
+				if n, found, _ := unstructured.NestedInt64(live.Object, "spec", "replicas"); found {
+					c.Current, current[name] = n, n
+				}
+			}
+		} else {
+			c.Ready = false
+		}
+		in.Clusters = append(in.Clusters, c)
+	}
+	plan, err := scheduler.Schedule(in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spec.replicaScheduling: %w", err)
+	}
+	replicas := make(map[string]int32, len(plan.Assignments))
+	for _, a := range plan.Assignments {
+		replicas[a.Cluster] = int32(a.Replicas)                                        //nolint:gosec // at most the int32 total
+		entry := v1alpha1.ClusterPlan{Cluster: a.Cluster, Replicas: int32(a.Replicas)} //nolint:gosec // idem
+		for _, reason := range a.Reasons {
+			entry.Reasons = append(entry.Reasons, string(reason))
+		}
+		out.plan = append(out.plan, entry)
+	}
+	return replicas, current, nil
+}
+
+// applyToMember makes one member hold the desired copy of obj, writing only when what it has
+// differs, and reports the cluster's status.
+func (r *FederatedReconciler) applyToMember(ctx context.Context, obj propagate.Federated, fc *v1alpha1.FederatedCluster,
+	target propagate.Target, replicas map[string]int32, out *outcome) v1alpha1.ClusterStatus {
+	st := v1alpha1.ClusterStatus{Name: fc.Name}
+	if !meta.IsStatusConditionTrue(fc.Status.Conditions, v1alpha1.ConditionReady) {
+		st.Phase, st.Message = v1alpha1.PhaseClusterNotReady, "The cluster is not Ready"
+		return st
+	}
+	cl, err := r.Registry.Client(fc.Name)
+	if err != nil {
+		st.Phase, st.Message = v1alpha1.PhaseClusterNotReady, "kfed is not connected to the cluster yet"
+		return st
+	}
+	direct, err := r.Registry.DirectClient(fc.Name)
+	if err != nil {
+		st.Phase, st.Message = v1alpha1.PhaseClusterNotReady, "kfed is not connected to the cluster yet"
+		return st
+	}
+	target.Cluster = propagate.Cluster{Name: fc.Name, Labels: fc.Labels}
+	target.Replicas = nil
+	if n, ok := replicas[fc.Name]; ok {
+		target.Replicas = &n
+	}
+	desired, err := propagate.Desired(obj, target)
+	if err != nil {
+		st.Phase, st.Reason, st.Message = v1alpha1.PhaseFailed, v1alpha1.ReasonOverrideFailed, err.Error()
+		return st
+	}
+	gvk := desired.GroupVersionKind()
+	r.Registry.Watch(gvk)
+	key := client.ObjectKeyFromObject(desired)
+
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gvk)
+	err = cl.Get(ctx, key, live)
+	if apierrors.IsNotFound(err) {
+		// Not among the objects kfed manages; one it did not create may be there.
+		err = direct.Get(ctx, key, live)
+		if err == nil && !ownedBy(live, obj) && !annotated(obj, v1alpha1.AnnotationAdopt) {
+			return r.alreadyExists(obj, st, live)
+		}
+	}
+	switch {
+	case err == nil:
+		if !ownedBy(live, obj) && !annotated(obj, v1alpha1.AnnotationAdopt) {
+			return r.alreadyExists(obj, st, live)
+		}
+		if propagate.Matches(desired, live) {
+			st.Phase = v1alpha1.PhasePropagated
+			fillCounts(&st, live, target.Replicas)
+			return st
+		}
+	case apierrors.IsNotFound(err):
+		live = nil
+		if err := r.ensureNamespace(ctx, fc.Name, direct, key.Namespace); err != nil {
+			return failed(st, err)
+		}
+	default:
+		return failed(st, err)
+	}
+	verb := "update"
+	if live == nil {
+		verb = "create"
+	}
+	if err := direct.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.namespaces.Delete(fc.Name + "/" + key.Namespace) // the namespace went away
+		}
+		st = failed(st, err)
+		if st.Reason == "" {
+			out.retryErr = fmt.Errorf("applying %s %s in cluster %s: %w", gvk.Kind, key, fc.Name, err)
+		}
+		return st
+	}
+	countWrite(fc.Name, verb)
+	r.observePropagation(obj)
+	st.Phase = v1alpha1.PhasePropagated
+	fillCounts(&st, live, target.Replicas)
+	return st
+}
+
+// alreadyExists reports an object in a member that kfed did not create, and leaves it alone.
+func (r *FederatedReconciler) alreadyExists(obj propagate.Federated, st v1alpha1.ClusterStatus, live *unstructured.Unstructured) v1alpha1.ClusterStatus {
+	st.Phase = v1alpha1.PhaseAlreadyExists
+	st.Message = fmt.Sprintf("%s %s exists in the cluster and kfed did not create it; annotate the %s with %s: \"true\" to take it over",
+		live.GetKind(), client.ObjectKeyFromObject(live), r.kind, v1alpha1.AnnotationAdopt)
+	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, string(v1alpha1.PhaseAlreadyExists), "Propagate", "Cluster %s: %s", st.Name, st.Message)
+	return st
+}
+
+// failed turns a member error into a Failed status with a reason where one is known.
+func failed(st v1alpha1.ClusterStatus, err error) v1alpha1.ClusterStatus {
+	st.Phase, st.Message = v1alpha1.PhaseFailed, err.Error()
+	switch {
+	case meta.IsNoMatchError(err):
+		st.Reason, st.Message = v1alpha1.ReasonKindNotServed, "The cluster does not serve this kind: "+err.Error()
+	case apierrors.IsForbidden(err):
+		st.Reason = v1alpha1.ReasonForbidden
+	case apierrors.IsInvalid(err):
+		st.Reason = v1alpha1.ReasonInvalid
+	}
+	return st
+}
+
+// trueValue is the value of kfed's boolean labels and annotations.
+const trueValue = "true"
+
+// statusField is the top-level field of a member object's status.
+const statusField = "status"
+
+// annotated tells whether an object carries one of kfed's boolean annotations set to "true".
+func annotated(obj metav1.Object, key string) bool {
+	return obj.GetAnnotations()[key] == trueValue
+}
+
+// ownedBy tells whether a member object was written by kfed for obj.
+func ownedBy(live *unstructured.Unstructured, obj propagate.Federated) bool {
+	return live.GetLabels()[v1alpha1.LabelManaged] == trueValue &&
+		live.GetAnnotations()[v1alpha1.AnnotationOrigin] == propagate.FormatOrigin(propagate.OriginOf(obj))
+}
+
+// fillCounts copies replica counts of the member object into the cluster status.
+func fillCounts(st *v1alpha1.ClusterStatus, live *unstructured.Unstructured, planned *int32) {
+	if planned != nil {
+		st.Replicas = *planned
+	}
+	if live == nil {
+		return
+	}
+	for _, path := range [][]string{{statusField, "readyReplicas"}, {statusField, "numberReady"}, {statusField, "succeeded"}} {
+		if n, found, _ := unstructured.NestedInt64(live.Object, path...); found {
+			st.ReadyReplicas = int32(n) //nolint:gosec // a replica count
+			break
+		}
+	}
+	if planned == nil {
+		for _, path := range [][]string{{statusField, "replicas"}, {statusField, "desiredNumberScheduled"}} {
+			if n, found, _ := unstructured.NestedInt64(live.Object, path...); found {
+				st.Replicas = int32(n) //nolint:gosec // a replica count
+				break
+			}
+		}
+	}
+}
+
+// ensureNamespace creates a member namespace, labelled managed, when it does not exist.
+func (r *FederatedReconciler) ensureNamespace(ctx context.Context, cluster string, direct client.Client, namespace string) error {
+	if namespace == "" {
+		return nil
+	}
+	key := cluster + "/" + namespace
+	if _, ok := r.namespaces.Load(key); ok {
+		return nil
+	}
+	err := direct.Get(ctx, types.NamespacedName{Name: namespace}, &corev1.Namespace{})
+	if apierrors.IsNotFound(err) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: map[string]string{v1alpha1.LabelManaged: trueValue}}}
+		err = direct.Create(ctx, ns)
+		if err == nil {
+			countWrite(cluster, "create")
+		}
+		if apierrors.IsAlreadyExists(err) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("making sure namespace %s exists in cluster %s: %w", namespace, cluster, err)
+	}
+	r.namespaces.Store(key, struct{}{})
+	return nil
+}
+
+// deleteFromMember deletes obj's copy from a member, if kfed wrote one there. An unreachable
+// member is an error (ErrClusterNotConnected).
+func (r *FederatedReconciler) deleteFromMember(ctx context.Context, obj propagate.Federated, cluster string) error {
+	gvk, key, err := propagate.MemberKey(obj)
+	if err != nil || gvk.Kind == "" {
+		return nil //nolint:nilerr // nothing valid was ever propagated
+	}
+	cl, err := r.Registry.Client(cluster)
+	if err != nil {
+		if r.neverPropagatedTo(obj, cluster) {
+			return nil
+		}
+		return err
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gvk)
+	if err := cl.Get(ctx, key, live); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return nil
+		}
+		return fmt.Errorf("reading %s %s in cluster %s: %w", gvk.Kind, key, cluster, err)
+	}
+	if !ownedBy(live, obj) {
+		return nil
+	}
+	uid := live.GetUID()
+	if err := cl.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting %s %s in cluster %s: %w", gvk.Kind, key, cluster, err)
+	}
+	countWrite(cluster, "delete")
+	return nil
+}
+
+// neverPropagatedTo tells whether the status shows obj never reached the cluster.
+func (r *FederatedReconciler) neverPropagatedTo(obj propagate.Federated, cluster string) bool {
+	for _, c := range obj.GetFederatedStatus().Clusters {
+		if c.Name == cluster {
+			return c.Phase != v1alpha1.PhasePropagated && c.Phase != v1alpha1.PhaseClusterNotReady
+		}
+	}
+	return true
+}
+
+// observePropagation records the time from the first reconcile of a generation to a member
+// write acknowledged.
+func (r *FederatedReconciler) observePropagation(obj propagate.Federated) {
+	key := string(obj.GetUID())
+	if v, ok := r.seen.Load(key); ok {
+		if s := v.(seenGeneration); s.generation == obj.GetGeneration() {
+			propagationDuration.WithLabelValues(r.kind).Observe(time.Since(s.at).Seconds())
+		}
+	}
+}
+
+type seenGeneration struct {
+	generation int64
+	at         time.Time
+}
+
+func (r *FederatedReconciler) markSeen(obj propagate.Federated) {
+	key := string(obj.GetUID())
+	if v, ok := r.seen.Load(key); ok && v.(seenGeneration).generation == obj.GetGeneration() {
+		return
+	}
+	r.seen.Store(key, seenGeneration{generation: obj.GetGeneration(), at: time.Now()})
+}
