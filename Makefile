@@ -105,8 +105,9 @@ lint: $(BIN)/golangci-lint ## Run golangci-lint with .golangci.yml.
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/manager.
+build: ## Build bin/manager and bin/kfed.
 	$(GOBUILD) -o $(BIN)/manager .
+	$(GOBUILD) -o $(BIN)/kfed ./cmd/kfed
 
 ##@ Test
 
