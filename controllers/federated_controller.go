@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +28,10 @@ import (
 	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/internal/propagate"
 )
+
+// waitForVerdict is how long a reconcile waits for the Registry's verdict of a cluster before
+// looking again; the Registry's notice of it usually comes first.
+const waitForVerdict = 5 * time.Second
 
 // finalizerCleanup holds a federated object until its member copies are deleted (or orphaned).
 const finalizerCleanup = "federation.kfed.io/cleanup"
@@ -50,10 +55,14 @@ type FederatedReconciler struct {
 	Kind     Kind
 	// MaxConcurrentReconciles of this kind (default 8).
 	MaxConcurrentReconciles int
+	// UnschedulableWindow is how long a member pod must stay Unschedulable before the member
+	// counts as full for its workload (default propagate.DefaultUnschedulableWindow).
+	UnschedulableWindow time.Duration
 
 	kind       string   // e.g. FederatedDeployment
 	namespaces sync.Map // "<cluster>/<namespace>" → struct{}: member namespaces known to exist
 	seen       sync.Map // object UID → seenGeneration: when a generation was first reconciled
+	capacities sync.Map // "<object UID>/<cluster>" → heldCapacity
 }
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federateddeployments;federatedreplicasets;federateddaemonsets;federatedjobs;federatedconfigmaps;federatedsecrets;federatedservices;federatedingresses;federatedobjects;clusterfederatedobjects,verbs=get;list;watch;update;patch
@@ -85,6 +94,9 @@ func (r *FederatedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		return ctrl.Result{}, err
 	}
 	outcome := r.propagate(ctx, obj, clusters)
+	if outcome.wait {
+		return ctrl.Result{RequeueAfter: waitForVerdict}, nil
+	}
 	setFederatedStatus(obj, outcome)
 
 	if !equality.Semantic.DeepEqual(before.GetFederatedStatus(), obj.GetFederatedStatus()) {
@@ -92,7 +104,7 @@ func (r *FederatedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 			return ctrl.Result{}, fmt.Errorf("patching the status of %s %s: %w", r.kind, req, err)
 		}
 	}
-	return ctrl.Result{}, outcome.retryErr
+	return ctrl.Result{RequeueAfter: outcome.requeueAfter}, outcome.retryErr
 }
 
 // clusters returns the joined clusters, sorted by name.
@@ -155,6 +167,9 @@ func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.kind = sample.FederatedKind()
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 8
+	}
+	if r.UnschedulableWindow == 0 {
+		r.UnschedulableWindow = propagate.DefaultUnschedulableWindow
 	}
 	if gvk := sample.TargetGVK(); gvk.Kind != "" {
 		r.Registry.Watch(gvk)

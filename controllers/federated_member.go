@@ -11,7 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
@@ -37,6 +39,30 @@ type outcome struct {
 	total *int32
 	// retryErr asks for a retry with backoff (a write that failed for a reason that may pass).
 	retryErr error
+	// requeueAfter asks to look again later (a capacity estimate may change then).
+	requeueAfter time.Duration
+	// wait says nothing was planned: some selected cluster has no verdict yet. The status is
+	// left as it is; the Registry's notice of the verdict brings the object back.
+	wait bool
+}
+
+// connecting returns the selected clusters the host reports Ready but kfed is not connected to,
+// while the Registry is still finding out (a member whose cache cannot sync is not waited for).
+func (r *FederatedReconciler) connecting(selected []string, byName map[string]*v1alpha1.FederatedCluster) []string {
+	var waiting []string
+	for _, name := range selected {
+		if !meta.IsStatusConditionTrue(byName[name].Status.Conditions, v1alpha1.ConditionReady) {
+			continue
+		}
+		if _, err := r.Registry.Client(name); err == nil {
+			continue
+		}
+		if h, ok := r.Registry.Health(name); ok && h.Ready && h.SyncError != "" {
+			continue
+		}
+		waiting = append(waiting, name)
+	}
+	return waiting
 }
 
 // propagate plans and applies obj in every cluster, and removes it from the clusters it no
@@ -54,6 +80,16 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		return outcome{invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
 	}
 	out.selected = selected
+	if _, _, err := propagate.MemberKey(obj); err != nil {
+		// E.g. a template namespace other than the object's own: nothing is written anywhere.
+		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
+	}
+	if waiting := r.connecting(selected, byName); len(waiting) > 0 {
+		// A cluster the host reports Ready that kfed has no verdict of yet (the operator just
+		// started, or the member just failed and the host does not say so yet): planning now
+		// would move replicas away from it and rewrite the status, only to move them back.
+		return outcome{selected: selected, wait: true}
+	}
 	target := propagate.Target{}
 	if fs, ok := obj.(*v1alpha1.FederatedSecret); ok {
 		secret := &corev1.Secret{}
@@ -88,7 +124,8 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 	for _, name := range grow {
 		st := r.applyToMember(ctx, obj, byName[name], target, replicas, &out)
 		statuses[name] = st
-		if _, planned := replicas[name]; planned && st.Phase != v1alpha1.PhasePropagated {
+		// A cluster planned at 0 because it is down or tainted is no growth to wait for.
+		if n, planned := replicas[name]; planned && int64(n) > current[name] && st.Phase != v1alpha1.PhasePropagated {
 			growthFailed = true
 		}
 	}
@@ -162,6 +199,7 @@ func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Fe
 				if n, found, _ := unstructured.NestedInt64(live.Object, "spec", "replicas"); found {
 					c.Current, current[name] = n, n
 				}
+				c.Capacity = r.capacity(ctx, obj, name, live, out)
 			}
 		} else {
 			c.Ready = false
@@ -182,6 +220,81 @@ func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Fe
 		out.plan = append(out.plan, entry)
 	}
 	return replicas, current, nil
+}
+
+// capacity estimates how many replicas of obj the member can run, from the pods of its copy
+// there that stay Unschedulable (propagate.EstimateCapacity). Pods are read only while the copy
+// has replicas that are not ready. An estimate is held for capacityHoldWindows windows after it
+// was last seen, so that replicas moved away do not come straight back to a full cluster once
+// its unschedulable pods are gone; after that the cluster is offered them again.
+func (r *FederatedReconciler) capacity(ctx context.Context, obj propagate.Federated, cluster string,
+	live *unstructured.Unstructured, out *outcome) *int64 {
+	key := string(obj.GetUID()) + "/" + cluster
+	now := time.Now()
+	replicas, _, _ := unstructured.NestedInt64(live.Object, statusField, "replicas")
+	ready, _, _ := unstructured.NestedInt64(live.Object, statusField, "readyReplicas")
+	if replicas > ready {
+		pods, err := r.workloadPods(ctx, cluster, live)
+		if err != nil {
+			ctrl.LoggerFrom(ctx).V(1).Info("Not estimating capacity", "cluster", cluster, "reason", err.Error())
+		} else {
+			estimate, recheck := propagate.EstimateCapacity(pods, now, r.UnschedulableWindow)
+			out.requeueAt(recheck)
+			if estimate != nil {
+				r.capacities.Store(key, heldCapacity{replicas: estimate.Replicas, until: now.Add(capacityHoldWindows * r.UnschedulableWindow)})
+				return &estimate.Replicas
+			}
+		}
+	}
+	if v, ok := r.capacities.Load(key); ok {
+		held := v.(heldCapacity)
+		if now.Before(held.until) {
+			out.requeueAt(held.until.Sub(now))
+			return &held.replicas
+		}
+		r.capacities.Delete(key)
+	}
+	return nil
+}
+
+// capacityHoldWindows is how many unschedulable windows a capacity estimate is held.
+const capacityHoldWindows = 5
+
+type heldCapacity struct {
+	replicas int64
+	until    time.Time
+}
+
+// workloadPods lists the pods a member workload selects.
+func (r *FederatedReconciler) workloadPods(ctx context.Context, cluster string, live *unstructured.Unstructured) ([]corev1.Pod, error) {
+	raw, found, err := unstructured.NestedMap(live.Object, "spec", "selector")
+	if err != nil || !found {
+		return nil, fmt.Errorf("%s %s has no spec.selector", live.GetKind(), client.ObjectKeyFromObject(live))
+	}
+	var ls metav1.LabelSelector
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
+		return nil, fmt.Errorf("reading spec.selector of %s %s: %w", live.GetKind(), client.ObjectKeyFromObject(live), err)
+	}
+	selector, err := metav1.LabelSelectorAsSelector(&ls)
+	if err != nil {
+		return nil, fmt.Errorf("reading spec.selector of %s %s: %w", live.GetKind(), client.ObjectKeyFromObject(live), err)
+	}
+	direct, err := r.Registry.DirectClient(cluster)
+	if err != nil {
+		return nil, err
+	}
+	var pods corev1.PodList
+	if err := direct.List(ctx, &pods, client.InNamespace(live.GetNamespace()), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return nil, fmt.Errorf("listing the pods of %s %s in cluster %s: %w", live.GetKind(), client.ObjectKeyFromObject(live), cluster, err)
+	}
+	return pods.Items, nil
+}
+
+// requeueAt asks for another look after d at the latest (d > 0).
+func (o *outcome) requeueAt(d time.Duration) {
+	if d > 0 && (o.requeueAfter == 0 || d < o.requeueAfter) {
+		o.requeueAfter = d
+	}
 }
 
 // applyToMember makes one member hold the desired copy of obj, writing only when what it has
@@ -216,6 +329,9 @@ func (r *FederatedReconciler) applyToMember(ctx context.Context, obj propagate.F
 	gvk := desired.GroupVersionKind()
 	r.Registry.Watch(gvk)
 	key := client.ObjectKeyFromObject(desired)
+	if st, ok := r.checkScope(cl, desired, st); !ok {
+		return st
+	}
 
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(gvk)
@@ -264,6 +380,28 @@ func (r *FederatedReconciler) applyToMember(ctx context.Context, obj propagate.F
 	st.Phase = v1alpha1.PhasePropagated
 	fillCounts(&st, live, target.Replicas)
 	return st
+}
+
+// checkScope makes sure the member object lands where the federated object may write: a
+// namespaced federated object only ever writes into its own namespace, so a kind the member
+// serves cluster-scoped is refused; a ClusterFederatedObject only writes cluster-scoped kinds.
+func (r *FederatedReconciler) checkScope(cl client.Client, desired *unstructured.Unstructured, st v1alpha1.ClusterStatus) (v1alpha1.ClusterStatus, bool) {
+	namespaced, err := cl.IsObjectNamespaced(desired)
+	switch {
+	case err != nil:
+		return failed(st, fmt.Errorf("finding the scope of %s: %w", desired.GroupVersionKind().Kind, err)), false
+	case !namespaced && desired.GetNamespace() != "":
+		st.Phase, st.Reason = v1alpha1.PhaseFailed, v1alpha1.ReasonClusterScoped
+		st.Message = fmt.Sprintf("%s is cluster-scoped in the cluster, and a %s only writes into its own namespace; use a ClusterFederatedObject",
+			desired.GetKind(), r.kind)
+		return st, false
+	case namespaced && desired.GetNamespace() == "":
+		st.Phase, st.Reason = v1alpha1.PhaseFailed, v1alpha1.ReasonInvalid
+		st.Message = fmt.Sprintf("%s is namespaced in the cluster; a %s is for cluster-scoped kinds, use a FederatedObject",
+			desired.GetKind(), r.kind)
+		return st, false
+	}
+	return st, true
 }
 
 // alreadyExists reports an object in a member that kfed did not create, and leaves it alone.

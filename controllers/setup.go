@@ -4,6 +4,8 @@ package controllers
 
 import (
 	"fmt"
+	"net/http"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -20,6 +22,12 @@ import (
 type Options struct {
 	// Namespace is where member credential Secrets live (the manager's --namespace).
 	Namespace string
+	// UnschedulableWindow is how long a member pod must stay Unschedulable before kfed counts
+	// the member as full for its workload and moves the excess replicas elsewhere (default 60s).
+	UnschedulableWindow time.Duration
+	// WrapMemberTransport, when set, wraps the transport of every request to a member: for
+	// tests that count what kfed sends.
+	WrapMemberTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // NewScheme returns the scheme of the host and member clients: the built-in kinds and kfed's.
@@ -72,8 +80,9 @@ func kind[O, L any, PO interface {
 // Setup adds the member Registry and every controller to the manager, and returns the Registry.
 func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 	reg := member.NewRegistry(member.Options{
-		Scheme: mgr.GetScheme(),
-		Logger: mgr.GetLogger().WithName("member"),
+		Scheme:        mgr.GetScheme(),
+		Logger:        mgr.GetLogger().WithName("member"),
+		WrapTransport: o.WrapMemberTransport,
 	})
 	if err := mgr.Add(reg); err != nil {
 		return nil, fmt.Errorf("adding the member registry: %w", err)
@@ -93,6 +102,8 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 			Registry: reg,
 			Recorder: mgr.GetEventRecorder("kfed-propagation"),
 			Kind:     k,
+
+			UnschedulableWindow: o.UnschedulableWindow,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the %s controller: %w", k.New().FederatedKind(), err)

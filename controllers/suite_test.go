@@ -9,7 +9,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -24,7 +26,8 @@ const operatorNamespace = "kfed-system"
 // running in this process against the host.
 var (
 	fed      *framework.Federation
-	registry *member.Registry
+	operator *runningManager
+	registry *member.Registry // operator's
 )
 
 func TestMain(m *testing.M) {
@@ -51,34 +54,56 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "creating the operator namespace:", err)
 		return 1
 	}
-	scheme, err := controllers.NewScheme()
-	if err != nil {
+	if operator, err = startManager(ctx, fed.Host.Config, controllers.Options{Namespace: operatorNamespace}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	opts := controllers.Options{Namespace: operatorNamespace}
-	mgr, err := ctrl.NewManager(fed.Host.Config, ctrl.Options{
+	registry = operator.registry
+	code := m.Run()
+	if err := operator.stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	return code
+}
+
+// runningManager is kfed's manager running in the test process against the host.
+type runningManager struct {
+	registry *member.Registry
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+// startManager starts kfed's manager against the host reached through cfg, as main does.
+// Controller names may repeat, so that a test can stop the manager and start another.
+func startManager(ctx context.Context, cfg *rest.Config, opts controllers.Options) (*runningManager, error) {
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  controllers.CacheOptions(opts),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr(true)},
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "creating the manager:", err)
-		return 1
+		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if registry, err = controllers.Setup(mgr, opts); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	reg, err := controllers.Setup(mgr, opts)
+	if err != nil {
+		return nil, err
 	}
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(ctx) }()
-	code := m.Run()
-	cancel()
-	if err := <-mgrDone; err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-	}
-	return code
+	ctx, cancel := context.WithCancel(ctx)
+	m := &runningManager{registry: reg, cancel: cancel, done: make(chan error, 1)}
+	go func() { m.done <- mgr.Start(ctx) }()
+	return m, nil
+}
+
+// stop stops the manager and waits until it has stopped.
+func (m *runningManager) stop() error {
+	m.cancel()
+	return <-m.done
 }
 
 // zapLevel is the test log level: errors only, unless KFED_TEST_VERBOSE is set.

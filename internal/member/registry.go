@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,9 @@ type Options struct {
 	// QPS and Burst of member clients (defaults 50 and 100).
 	QPS   float32
 	Burst int
+	// WrapTransport, when set, wraps the transport of every request to a member (probes,
+	// caches, clients): for metrics or tests that count requests.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Registry keeps one entry per member cluster. It is a manager.Runnable: members run from Start
@@ -122,7 +126,9 @@ func (r *Registry) notify(cluster string) {
 
 // Ensure makes the Registry hold a member with this connection: it starts one, keeps a running
 // one whose fingerprint is unchanged (taking new probe settings), or replaces one whose
-// fingerprint changed. It returns once the member's goroutines are started.
+// fingerprint changed. A member it starts is probed once (and, when Ready, its cache synced)
+// before Ensure returns, so that its Health is a verdict rather than "probing": after an
+// operator restart the status of a healthy member reads as it did before, and is not rewritten.
 func (r *Registry) Ensure(ctx context.Context, name string, conn Connection) error {
 	select {
 	case <-r.started:
@@ -147,6 +153,10 @@ func (r *Registry) Ensure(ctx context.Context, name string, conn Connection) err
 		old.stop()
 	}
 	e.start()
+	select {
+	case <-e.firstProbe:
+	case <-ctx.Done():
+	}
 	return nil
 }
 
@@ -231,6 +241,10 @@ func (r *Registry) get(name string) *entry {
 }
 
 func (r *Registry) newEntry(name string, conn Connection) (*entry, error) {
+	conn.Config = rest.CopyConfig(conn.Config)
+	if r.opts.WrapTransport != nil {
+		conn.Config.Wrap(r.opts.WrapTransport)
+	}
 	probeCfg := rest.CopyConfig(conn.Config)
 	probeCfg.Timeout = conn.Probe.Timeout
 	dc, err := discovery.NewDiscoveryClientForConfig(probeCfg)
@@ -266,6 +280,9 @@ type entry struct {
 	wg        sync.WaitGroup
 	probeNow  chan struct{}
 	watchNow  chan struct{}
+
+	// firstProbe is closed when the first probe (and cache start) is done, or the member stops.
+	firstProbe chan struct{}
 
 	mu        sync.Mutex
 	probe     ProbeSettings
@@ -322,7 +339,19 @@ func (e *entry) goroutine(fn func()) {
 	}()
 }
 
-func (e *entry) start() { e.goroutine(e.probeLoop) }
+func (e *entry) start() {
+	e.firstProbe = make(chan struct{})
+	e.goroutine(e.probeLoop)
+}
+
+// firstProbeDone closes firstProbe once; only the probe loop calls it.
+func (e *entry) firstProbeDone() {
+	select {
+	case <-e.firstProbe:
+	default:
+		close(e.firstProbe)
+	}
+}
 
 func (e *entry) stop() {
 	e.mu.Lock()
@@ -346,9 +375,11 @@ func (e *entry) update(fn func()) {
 }
 
 func (e *entry) probeLoop() {
+	defer e.firstProbeDone()
 	for {
 		e.probeOnce()
 		e.ensureWatches()
+		e.firstProbeDone()
 		if !e.waitForNextProbe() {
 			return
 		}

@@ -1,0 +1,237 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfed-io/kfed/api/v1alpha1"
+)
+
+// replicaSampler reads spec.replicas of one Deployment in every member, again and again, and
+// keeps the lowest sum it saw. A member that does not answer counts with the last value read
+// from it: its Deployment is still there, and runs those replicas as soon as it is back.
+type replicaSampler struct {
+	ns, name string
+
+	mu      sync.Mutex
+	last    map[string]int32
+	samples int
+	lowest  int32
+	lowAt   map[string]int32
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func sampleReplicas(ns, name string, start map[string]int32) *replicaSampler {
+	s := &replicaSampler{ns: ns, name: name, last: start, lowest: sum(start), lowAt: start,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+func (s *replicaSampler) run() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		s.sampleOnce()
+	}
+}
+
+func (s *replicaSampler) sampleOnce() {
+	now := map[string]int32{}
+	for _, m := range fed.Members {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		d := &appsv1.Deployment{}
+		err := m.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, d)
+		cancel()
+		s.mu.Lock()
+		if err == nil && d.Spec.Replicas != nil {
+			s.last[m.Name] = *d.Spec.Replicas
+		}
+		now[m.Name] = s.last[m.Name]
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.samples++
+	if total := sum(now); total < s.lowest {
+		s.lowest, s.lowAt = total, now
+	}
+}
+
+// finish stops sampling and returns the number of samples and the lowest sum with its split.
+func (s *replicaSampler) finish() (samples int, lowest int32, at map[string]int32) {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.samples, s.lowest, s.lowAt
+}
+
+func sum(m map[string]int32) int32 {
+	var n int32
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestDeadMemberReplicasMoveAndComeBack kills one member's API server under a federated
+// Deployment of 1,000 replicas spread 334/333/333 with rebalance on: within the health bound the
+// two others carry 500/500; once the member is back the split converges to what it was; and at
+// no sampled moment is the sum of the members' desired replicas below 1,000.
+func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t) // fast probes: every 2 s, 1 s timeout, NotReady after 2 failures
+	ns := hostNamespace(t, "failover")
+	fd := deployment(ns, "k8shserver", 1000)
+	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
+	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
+	defer deleteAndWait(t, fd)
+	defer logStatusOnFailure(t, fd, &fd.Status)
+
+	var spread map[string]int32
+	g.Eventually(func(g Gomega) {
+		spread = memberReplicas(g, ns, fd.Name)
+		g.Expect(spread).To(HaveLen(3))
+		g.Expect(sum(spread)).To(Equal(int32(1000)))
+		g.Expect(spread).To(HaveEach(BeNumerically("~", 333, 1)))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	t.Logf("spread before the failure: %v", spread)
+
+	victim := fed.Members[0]
+	var others []string
+	for _, m := range fed.Members[1:] {
+		others = append(others, m.Name)
+	}
+	sampler := sampleReplicas(ns, fd.Name, maps.Clone(spread))
+
+	killed := time.Now()
+	if err := victim.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = victim.StartAPIServer()
+		}
+	}()
+	// The health bound (failureThreshold × period + timeout, plus margin), then time to plan and write.
+	bound := detectionBound(fastProbes) + 15*time.Second
+	g.Eventually(func(g Gomega) {
+		got := map[string]int32{}
+		for _, m := range fed.Members[1:] {
+			d := &appsv1.Deployment{}
+			g.Expect(m.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: fd.Name}, d)).To(Succeed())
+			got[m.Name] = *d.Spec.Replicas
+		}
+		g.Expect(got).To(Equal(map[string]int32{others[0]: 500, others[1]: 500}))
+	}).WithTimeout(bound).WithPolling(100*time.Millisecond).Should(Succeed(), "the two live members carry all 1,000")
+	moved := time.Since(killed)
+	t.Logf("500/500 on the live members %s after the API server of %s was stopped (bound %s)", moved.Round(10*time.Millisecond), victim.Name, bound)
+
+	g.Eventually(func(g Gomega) {
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
+		g.Expect(fd.Status.Plan).To(ContainElement(And(HaveField("Cluster", victim.Name), HaveField("Replicas", int32(0)),
+			HaveField("Reasons", ContainElement("NotReady")))), "the plan says why the dead member has none")
+		g.Expect(fd.Status.Clusters).To(ContainElement(And(
+			HaveField("Name", victim.Name), HaveField("Phase", v1alpha1.PhaseClusterNotReady))))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+
+	if err := victim.StartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	back := time.Now()
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(spread))
+	}).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(Succeed(), "back to the split before the failure")
+	t.Logf("back to %v %s after the API server of %s was started again", spread, time.Since(back).Round(10*time.Millisecond), victim.Name)
+
+	samples, lowest, at := sampler.finish()
+	t.Logf("%d samples of the members' desired replicas; lowest sum %d (%v)", samples, lowest, at)
+	g.Expect(samples).To(BeNumerically(">", 10))
+	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
+}
+
+// TestDeadMemberHoldsTheFinalizerUntilUnjoined deletes a federated object while one member's API
+// server is stopped: the copies in the live members go, the object stays with Ready=False
+// DeletionBlocked naming the dead member, and unjoining that member releases it.
+func TestDeadMemberHoldsTheFinalizerUntilUnjoined(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "blocked-deletion")
+	victim := fed.Members[0]
+	fcm := &v1alpha1.FederatedConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "held"},
+		Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
+	}
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	defer deleteAndWait(t, fcm)
+	g.Eventually(func(g Gomega) {
+		federatedReady(g, fcm, &fcm.Status)
+		g.Expect(fcm.Status.ClusterCount).To(Equal(int32(3)))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+
+	if err := victim.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	restart := func() {
+		if !restarted {
+			restarted = true
+			if err := victim.StartAPIServer(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer restart()
+	g.Eventually(func(g Gomega) {
+		g.Expect(readyOf(g, victim.Name).Status).To(Equal(metav1.ConditionFalse))
+	}).WithTimeout(detectionBound(fastProbes)).Should(Succeed())
+
+	g.Expect(fed.Host.Client.Delete(t.Context(), fcm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm)).To(Succeed())
+		g.Expect(fcm.DeletionTimestamp.IsZero()).To(BeFalse())
+		c := meta.FindStatusCondition(fcm.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(v1alpha1.ReasonDeletionBlocked))
+		g.Expect(c.Message).To(ContainSubstring(victim.Name))
+		for _, m := range fed.Members[1:] {
+			g.Expect(memberConfigMap(g, m, ns, fcm.Name)).To(BeNil(), "the copy in the live member %s is deleted", m.Name)
+		}
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	t.Logf("blocked: %s", meta.FindStatusCondition(fcm.Status.Conditions, v1alpha1.ConditionReady).Message)
+	g.Expect(fcm.Finalizers).NotTo(BeEmpty(), "the dead member holds the finalizer")
+
+	// Unjoin the dead member: nothing holds the object any more.
+	g.Expect(fed.Host.Client.Delete(t.Context(), &v1alpha1.FederatedCluster{ObjectMeta: metav1.ObjectMeta{Name: victim.Name}})).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm))
+	}).WithTimeout(30*time.Second).Should(BeTrue(), "unjoining the dead member releases the object")
+
+	// The copy in the unjoined member is kfed's no more: it is left there.
+	restart()
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberConfigMap(g, victim, ns, fcm.Name)).NotTo(BeNil())
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	g.Expect(victim.Client.Delete(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fcm.Name}})).To(Succeed())
+}

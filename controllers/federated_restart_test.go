@@ -1,0 +1,207 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/controllers"
+)
+
+// writeCounter records the write requests (POST, PUT, PATCH, DELETE) that go through it.
+type writeCounter struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (c *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		switch req.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			c.mu.Lock()
+			c.writes = append(c.writes, req.Method+" "+req.URL.Host+req.URL.Path)
+			c.mu.Unlock()
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+func (c *writeCounter) list() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.writes...)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// reconciles returns controller-runtime's count of reconciles of a controller that ended with
+// the given result (success, error, requeue, requeue_after).
+func reconciles(g Gomega, controller, result string) float64 {
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["controller"] == controller && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// TestRestartWithConvergedObjectsWritesNothing converges 200 federated objects (100 ConfigMaps,
+// 100 Deployments) over the three members, stops the operator and starts a new one whose every
+// request to the host and the members goes through a counter: it reconciles every object and
+// writes nothing, anywhere.
+func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "restart")
+	const perKind = 100
+
+	var objs []federatedObject
+	for i := range perKind {
+		objs = append(objs, &v1alpha1.FederatedConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("settings-%03d", i)},
+			Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"index": fmt.Sprint(i)}}},
+		})
+		objs = append(objs, deployment(ns, fmt.Sprintf("web-%03d", i), 9))
+	}
+	created := time.Now()
+	for _, o := range objs {
+		g.Expect(fed.Host.Client.Create(t.Context(), o)).To(Succeed())
+	}
+	defer func() {
+		for _, o := range objs {
+			_ = fed.Host.Client.Delete(context.Background(), o)
+		}
+		for _, o := range objs {
+			deleteAndWait(t, o)
+		}
+	}()
+
+	// Converged: every object in every member and its status saying so, then no more writes to
+	// any of them for a few seconds.
+	g.Eventually(func(g Gomega) {
+		for _, o := range objs {
+			g.Expect(fed.Host.Client.Get(context.Background(), client.ObjectKeyFromObject(o), o)).To(Succeed())
+			st := o.GetFederatedStatus()
+			g.Expect(st.ObservedGeneration).To(Equal(o.GetGeneration()), o.GetName())
+			g.Expect(st.Clusters).To(HaveLen(3), o.GetName())
+			g.Expect(st.Clusters).To(HaveEach(HaveField("Phase", v1alpha1.PhasePropagated)), o.GetName())
+		}
+	}).WithTimeout(3*time.Minute).WithPolling(time.Second).Should(Succeed(), "200 objects converge")
+	t.Logf("200 objects converged over 3 members %s after the first was created", time.Since(created).Round(100*time.Millisecond))
+	versions := func(g Gomega) map[string]string {
+		out := map[string]string{}
+		for _, o := range objs {
+			g.Expect(fed.Host.Client.Get(context.Background(), client.ObjectKeyFromObject(o), o)).To(Succeed())
+			out[o.FederatedKind()+"/"+o.GetName()] = o.GetResourceVersion()
+		}
+		return out
+	}
+	previous := versions(g)
+	g.Eventually(func(g Gomega) {
+		now := versions(g)
+		settled := fmt.Sprint(now) == fmt.Sprint(previous)
+		previous = now
+		g.Expect(settled).To(BeTrue())
+	}).WithTimeout(time.Minute).WithPolling(3 * time.Second).Should(Succeed())
+
+	// Restart: stop the operator, start another whose requests are counted.
+	if err := operator.stop(); err != nil {
+		t.Fatalf("stopping the operator: %v", err)
+	}
+	defer func() {
+		var err error
+		if operator, err = startManager(context.Background(), fed.Host.Config, controllers.Options{Namespace: operatorNamespace}); err != nil {
+			t.Fatalf("starting the operator again: %v", err)
+		}
+		registry = operator.registry
+	}()
+	hostWrites, memberWrites := &writeCounter{}, &writeCounter{}
+	hostCfg := rest.CopyConfig(fed.Host.Config)
+	hostCfg.Wrap(hostWrites.wrap)
+	okBefore := map[string]float64{}
+	for _, kind := range []string{"FederatedConfigMap", "FederatedDeployment"} {
+		okBefore[kind] = reconciles(g, kind, "success")
+	}
+	restarted := time.Now()
+	second, err := startManager(context.Background(), hostCfg, controllers.Options{
+		Namespace:           operatorNamespace,
+		WrapMemberTransport: memberWrites.wrap,
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() {
+		if err := second.stop(); err != nil {
+			t.Errorf("stopping the second operator: %v", err)
+		}
+	}()
+
+	// The new operator connects to every member and reconciles every object...
+	g.Eventually(func(g Gomega) {
+		for _, m := range fed.Members {
+			_, err := second.registry.Client(m.Name)
+			g.Expect(err).NotTo(HaveOccurred())
+		}
+		for kind, before := range okBefore {
+			g.Expect(reconciles(g, kind, "success")-before).To(BeNumerically(">=", perKind), kind)
+		}
+	}).WithTimeout(2 * time.Minute).Should(Succeed())
+	t.Logf("new operator connected and reconciled every object %s after it started: %v FederatedConfigMap and %v FederatedDeployment reconciles",
+		time.Since(restarted).Round(100*time.Millisecond),
+		reconciles(g, "FederatedConfigMap", "success")-okBefore["FederatedConfigMap"],
+		reconciles(g, "FederatedDeployment", "success")-okBefore["FederatedDeployment"])
+
+	// ...and writes nothing, then or over the next probe periods and a retry of any wait.
+	noWrites := func(g Gomega) {
+		g.Expect(hostWrites.list()).To(BeEmpty(), "writes to the host")
+		g.Expect(memberWrites.list()).To(BeEmpty(), "writes to the members")
+	}
+	g.Consistently(noWrites).WithTimeout(15 * time.Second).WithPolling(time.Second).Should(Succeed())
+	t.Logf("writes after the restart: %d to the host, %d to the members (%s of counting)",
+		len(hostWrites.list()), len(memberWrites.list()), time.Since(restarted).Round(time.Second))
+
+	// The counter does see writes: one change is written once to the members that hold it.
+	cm := objs[0].(*v1alpha1.FederatedConfigMap)
+	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(cm), cm)).To(Succeed())
+	cm.Spec.Template.Data["index"] = "changed"
+	g.Expect(fed.Host.Client.Update(t.Context(), cm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		for _, m := range fed.Members {
+			g.Expect(memberConfigMap(g, m, ns, cm.Name).Data).To(HaveKeyWithValue("index", "changed"))
+		}
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	g.Eventually(func() int { return countMatching(memberWrites.list(), "PATCH", "/configmaps/"+cm.Name) }).
+		WithTimeout(10 * time.Second).Should(Equal(3))
+}
+
+func countMatching(writes []string, method, suffix string) int {
+	n := 0
+	for _, w := range writes {
+		if strings.HasPrefix(w, method+" ") && strings.HasSuffix(w, suffix) {
+			n++
+		}
+	}
+	return n
+}
