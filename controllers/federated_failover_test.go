@@ -116,7 +116,7 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	t.Logf("spread before the failure: %v", spread)
 
 	victim := fed.Members[0]
-	var others []string
+	others := make([]string, 0, len(fed.Members)-1)
 	for _, m := range fed.Members[1:] {
 		others = append(others, m.Name)
 	}
