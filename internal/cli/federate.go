@@ -64,7 +64,7 @@ about what else to do go to stderr.`,
 				return err
 			}
 			for _, n := range res.Notes {
-				fmt.Fprintln(s.Err, "Note: "+n)
+				_, _ = fmt.Fprintln(s.Err, "Note: "+n)
 			}
 			return nil
 		},

@@ -17,6 +17,9 @@ import (
 	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
 )
 
+// programName is the command's name when it does not run as a kubectl plugin.
+const programName = "kfed"
+
 // Streams are where a command reads and writes.
 type Streams struct {
 	In       io.Reader
@@ -47,7 +50,7 @@ func Main(ctx context.Context, args []string, s Streams) int {
 	root := NewRoot(s, displayName(args[0]))
 	root.SetArgs(args[1:])
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(s.Err, "Error: "+oneLine(err.Error()))
+		_, _ = fmt.Fprintln(s.Err, "Error: "+oneLine(err.Error()))
 		return 1
 	}
 	return 0
@@ -58,7 +61,7 @@ func displayName(program string) string {
 	if strings.HasPrefix(filepath.Base(program), "kubectl-") {
 		return "kubectl " + strings.TrimPrefix(filepath.Base(program), "kubectl-")
 	}
-	return "kfed"
+	return programName
 }
 
 // oneLine folds a message onto one line.
@@ -83,11 +86,12 @@ Clusters are named by kubeconfig contexts, as kubectl does (--kubeconfig, else $
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			log := zap.New(zap.WriteTo(s.Err), zap.ConsoleEncoder(), zap.Level(zapcore.Level(-g.verbosity)))
+			level := zapcore.InfoLevel - zapcore.Level(min(max(g.verbosity, 0), 10)) //nolint:gosec // bounded to 0..10
+			log := zap.New(zap.WriteTo(s.Err), zap.ConsoleEncoder(), zap.Level(level))
 			cmd.SetContext(ctrl.LoggerInto(cmd.Context(), log))
 		},
 	}
-	if name != "kfed" {
+	if name != programName {
 		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: name}
 	}
 	root.SetIn(s.In)

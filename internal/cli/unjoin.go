@@ -16,8 +16,8 @@ func newUnjoinCommand(s Streams, g *globals) *cobra.Command {
 		Use:   "unjoin NAME",
 		Short: "Remove a member cluster from the federation",
 		Long: `Remove member NAME: in the host, its FederatedCluster and the credential Secret kfed join wrote;
-in the member, the ServiceAccount, ClusterRole, binding and token Secret kfed join wrote (and the
-kfed-system namespace when nothing else uses it). The member is reached through --cluster-context,
+in the member, the ServiceAccount, ClusterRole, binding and token Secret kfed join wrote (the
+kfed-system namespace stays). The member is reached through --cluster-context,
 else the kubeconfig context whose server is the cluster's apiEndpoint. When the member is dead,
 --force removes it from the host only.`,
 		Example: `  kfed unjoin cluster-us-east1-b --host-context federation

@@ -268,8 +268,8 @@ func typed(u *unstructured.Unstructured) (client.Object, string, error) {
 		if err := decodeStrict(u, &n); err != nil {
 			return nil, "", err
 		}
-		note := fmt.Sprintf("Secret %s: FederatedSecret %s copies it from the host, so create the Secret itself in the host too (secret data never lives in a federated object and is not printed)",
-			name(u), n.Name)
+		note := fmt.Sprintf("Secret %s: FederatedSecret %s copies it from the host, so create the Secret itself in the host too "+
+			"(secret data never lives in a federated object and is not printed)", name(u), n.Name)
 		return &v1alpha1.FederatedSecret{TypeMeta: typeMeta("FederatedSecret"), ObjectMeta: meta,
 			Spec: v1alpha1.FederatedSecretSpec{SecretRef: v1alpha1.SecretReference{Name: n.Name}}}, note, nil
 	}

@@ -154,7 +154,8 @@ kind: Widget
 metadata: {name: w1, namespace: web, finalizers: [example.com/cleanup]}
 spec: {size: 3, colors: [red, blue], nested: {deep: {x: 1.5}}}
 `},
-		{name: "cluster-scoped kind is a ClusterFederatedObject", wantKind: "ClusterFederatedObject", wantName: "clusterrole-reader", in: `apiVersion: rbac.authorization.k8s.io/v1
+		{name: "cluster-scoped kind is a ClusterFederatedObject", wantKind: "ClusterFederatedObject", wantName: "clusterrole-reader",
+			in: `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: reader}
 rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
@@ -286,7 +287,7 @@ items:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	got := make([]string, 0, len(res.Objects))
 	for _, o := range res.Objects {
 		got = append(got, o.GetObjectKind().GroupVersionKind().Kind+" "+o.GetNamespace()+"/"+o.GetName())
 	}

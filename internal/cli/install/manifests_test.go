@@ -21,7 +21,8 @@ func TestManifestsHoldEveryConfigFile(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no CRD files found: %v", err)
 	}
-	var crds, kinds []string
+	var crds []string
+	kinds := make([]string, 0, len(objs))
 	for _, o := range objs {
 		kinds = append(kinds, o.GetKind())
 		if o.GetKind() == "CustomResourceDefinition" {

@@ -152,8 +152,8 @@ func Preflight(ctx context.Context, host, member *kubeconfig.Cluster, o Options)
 			return "", err
 		}
 		if inPod != "" {
-			return "", fmt.Errorf("API endpoint %s is on loopback, but the kfed manager runs in a pod (Deployment %s) that cannot reach it: pass --api-endpoint with an address the pod can reach",
-				endpoint, inPod)
+			return "", fmt.Errorf("API endpoint %s is on loopback, but the kfed manager runs in a pod (Deployment %s) that cannot reach it: "+
+				"pass --api-endpoint with an address the pod can reach", endpoint, inPod)
 		}
 	}
 	return endpoint, nil
@@ -194,11 +194,15 @@ func Join(ctx context.Context, host, member *kubeconfig.Cluster, endpoint string
 	if o.DryRun {
 		return nil, printDryRun(member, host, objs, o, endpoint)
 	}
+	ns := &corev1.Namespace{}
+	if err := member.Client.Get(ctx, client.ObjectKey{Name: Namespace}, ns); err == nil && !ns.DeletionTimestamp.IsZero() {
+		return nil, fmt.Errorf("namespace %s of the member (context %q) is being deleted: join again when it is gone", Namespace, member.Context)
+	}
 	for _, obj := range objs.All() {
 		if err := apply.Object(ctx, member.Client, obj); err != nil {
 			return nil, fmt.Errorf("in the member (context %q): %w", member.Context, err)
 		}
-		fmt.Fprintf(o.Out, "member: %s %s applied\n", kindOf(member.Client.Scheme(), obj), apply.Name(obj))
+		_, _ = fmt.Fprintf(o.Out, "member: %s %s applied\n", kindOf(member.Client.Scheme(), obj), apply.Name(obj))
 	}
 	token, ca, minted, err := memberToken(ctx, member, objs, o)
 	if err != nil {
@@ -208,7 +212,8 @@ func Join(ctx context.Context, host, member *kubeconfig.Cluster, endpoint string
 		ca = member.CA // what the user trusts the member's serving certificate with
 	}
 	if len(ca) == 0 {
-		return nil, fmt.Errorf("no CA certificate for the member: context %q has none and Secret %s/%s has no ca.crt", member.Context, Namespace, objs.TokenSecret.Name)
+		return nil, fmt.Errorf("no CA certificate for the member: context %q has none and Secret %s/%s has no ca.crt",
+			member.Context, Namespace, objs.TokenSecret.Name)
 	}
 
 	secret, fc := HostObjects(o, endpoint, token, ca)
@@ -218,20 +223,20 @@ func Join(ctx context.Context, host, member *kubeconfig.Cluster, endpoint string
 	if err := apply.Object(ctx, host.Client, secret); err != nil {
 		return nil, fmt.Errorf("in the host: %w", err)
 	}
-	fmt.Fprintf(o.Out, "host: Secret %s applied\n", apply.Name(secret))
+	_, _ = fmt.Fprintf(o.Out, "host: Secret %s applied\n", apply.Name(secret))
 	if err := host.Client.Create(ctx, fc); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("cluster %s is already joined; kfed unjoin %s first", o.Name, o.Name)
 		}
 		return nil, fmt.Errorf("creating FederatedCluster %s in the host: %w", o.Name, err)
 	}
-	fmt.Fprintf(o.Out, "host: FederatedCluster %s created\n", fc.Name)
+	_, _ = fmt.Fprintf(o.Out, "host: FederatedCluster %s created\n", fc.Name)
 	res := &Result{Cluster: fc, Minted: minted}
 	if o.Wait == 0 {
 		return res, nil
 	}
 	start := time.Now()
-	fmt.Fprintf(o.Out, "Waiting up to %s for cluster %s to be Ready\n", o.Wait, o.Name)
+	_, _ = fmt.Fprintf(o.Out, "Waiting up to %s for cluster %s to be Ready\n", o.Wait, o.Name)
 	if err := WaitReady(ctx, host.Client, fc, o.Wait); err != nil {
 		return res, err
 	}
@@ -264,28 +269,30 @@ func memberToken(ctx context.Context, member *kubeconfig.Cluster, objs MemberObj
 		tokenWait = DefaultTokenWait
 	}
 	key := client.ObjectKeyFromObject(objs.TokenSecret)
-	var secret corev1.Secret
+	var (
+		secret  corev1.Secret
+		readErr error
+	)
+	// Read errors are retried until tokenWait passes; minting then says whether the member works.
 	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, tokenWait, true, func(ctx context.Context) (bool, error) {
-		if err := member.Client.Get(ctx, key, &secret); err != nil {
-			return false, fmt.Errorf("reading Secret %s in the member: %w", key, err)
-		}
-		return len(secret.Data[corev1.ServiceAccountTokenKey]) > 0, nil
+		readErr = member.Client.Get(ctx, key, &secret)
+		return readErr == nil && len(secret.Data[corev1.ServiceAccountTokenKey]) > 0, nil
 	})
-	switch {
-	case err == nil:
+	if err == nil {
 		return secret.Data[corev1.ServiceAccountTokenKey], secret.Data[corev1.ServiceAccountRootCAKey], false, nil
-	case !wait.Interrupted(err):
-		return nil, nil, false, err
 	}
-	log.V(1).Info("The token controller did not fill the token Secret; minting a token", "secret", key, "waited", tokenWait)
+	if ctx.Err() != nil {
+		return nil, nil, false, fmt.Errorf("waiting for the token of Secret %s in the member: %w", key, ctx.Err())
+	}
+	log.V(1).Info("The token controller did not fill the token Secret; minting a token", "secret", key, "waited", tokenWait, "lastReadError", readErr)
 	tr, err := member.Clientset.CoreV1().ServiceAccounts(Namespace).CreateToken(ctx, objs.ServiceAccount.Name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(MintedTokenLifetime / time.Second))},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("the token controller did not fill Secret %s in the member within %s, and minting a token for ServiceAccount %s/%s failed: %w",
-			key, tokenWait, Namespace, objs.ServiceAccount.Name, err)
+		return nil, nil, false, fmt.Errorf("the token controller did not fill Secret %s in the member within %s, "+
+			"and minting a token for ServiceAccount %s/%s failed: %w", key, tokenWait, Namespace, objs.ServiceAccount.Name, err)
 	}
-	fmt.Fprintf(o.Out, "member: the token controller did not fill Secret %s within %s: minted a token with the TokenRequest API, valid until %s\n",
+	_, _ = fmt.Fprintf(o.Out, "member: the token controller did not fill Secret %s within %s: minted a token with the TokenRequest API, valid until %s\n",
 		key, tokenWait, tr.Status.ExpirationTimestamp.UTC().Format(time.RFC3339))
 	return []byte(tr.Status.Token), secret.Data[corev1.ServiceAccountRootCAKey], true, nil
 }
@@ -313,7 +320,7 @@ func printDryRun(member, host *kubeconfig.Cluster, objs MemberObjects, o Options
 	secret, fc := HostObjects(o, endpoint, nil, nil)
 	redacted := map[string]string{v1alpha1.SecretKeyToken: "<redacted>", v1alpha1.SecretKeyCA: "<redacted>"}
 	secret.Data, secret.StringData = nil, redacted
-	fmt.Fprintf(o.Out, "# In the member (context %q):\n", member.Context)
+	_, _ = fmt.Fprintf(o.Out, "# In the member (context %q):\n", member.Context)
 	memberObjs := make([]runtime.Object, 0, len(objs.All()))
 	for _, obj := range objs.All() {
 		u, err := apply.ToUnstructured(member.Client.Scheme(), obj)
@@ -325,7 +332,7 @@ func printDryRun(member, host *kubeconfig.Cluster, objs MemberObjects, o Options
 	if err := manifest.Print(o.Out, manifest.YAML, memberObjs...); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "# In the host (context %q); the token comes from the member's token Secret or the TokenRequest API:\n", host.Context)
+	_, _ = fmt.Fprintf(o.Out, "# In the host (context %q); the token comes from the member's token Secret or the TokenRequest API:\n", host.Context)
 	hostObjs := make([]runtime.Object, 0, 2)
 	for _, obj := range []client.Object{secret, fc} {
 		u, err := apply.ToUnstructured(host.Client.Scheme(), obj)

@@ -4,6 +4,8 @@
 package join
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,7 +57,10 @@ func labels(cluster string) map[string]string {
 }
 
 // readWrite are the verbs kfed uses on the kinds it federates.
-var readWrite = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+var (
+	readOnly  = []string{"get", "list", "watch"}
+	readWrite = append(slices.Clone(readOnly), "create", "update", "patch", "delete")
+)
 
 // Rules returns the ClusterRole rules of kfed's identity in a member.
 func Rules(access Access) []rbacv1.PolicyRule {
@@ -68,7 +73,7 @@ func Rules(access Access) []rbacv1.PolicyRule {
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "daemonsets"}, Verbs: readWrite},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: readWrite},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
-		{APIGroups: []string{""}, Resources: []string{"nodes", "pods"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"nodes", "pods"}, Verbs: readOnly},
 		health,
 	}
 }

@@ -71,16 +71,16 @@ func Unjoin(ctx context.Context, host, member *kubeconfig.Cluster, o UnjoinOptio
 	cleanMember := member != nil
 	switch {
 	case member == nil && !o.Force:
-		return fmt.Errorf("no kubeconfig context reaches cluster %s at %q: pass --cluster-context to clean up the member too, or --force to remove it from the host only",
-			o.Name, fc.Spec.APIEndpoint)
+		return fmt.Errorf("no kubeconfig context reaches cluster %s at %q: "+
+			"pass --cluster-context to clean up the member too, or --force to remove it from the host only", o.Name, fc.Spec.APIEndpoint)
 	case member == nil:
-		fmt.Fprintf(o.Out, "member: no kubeconfig context reaches %s; its kfed objects are left in place (--force)\n", o.Name)
+		_, _ = fmt.Fprintf(o.Out, "member: no kubeconfig context reaches %s; its kfed objects are left in place (--force)\n", o.Name)
 	default:
 		if _, err := member.Ping(ctx); err != nil {
 			if !o.Force {
 				return fmt.Errorf("member %w; `kfed unjoin %s --force` removes it from the host and leaves the member side", err, o.Name)
 			}
-			fmt.Fprintf(o.Out, "member: context %q is unreachable; its kfed objects are left in place (--force)\n", member.Context)
+			_, _ = fmt.Fprintf(o.Out, "member: context %q is unreachable; its kfed objects are left in place (--force)\n", member.Context)
 			cleanMember = false
 		}
 	}
@@ -88,7 +88,7 @@ func Unjoin(ctx context.Context, host, member *kubeconfig.Cluster, o UnjoinOptio
 	if err := host.Client.Delete(ctx, fc); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting FederatedCluster %s in the host: %w", o.Name, err)
 	}
-	fmt.Fprintf(o.Out, "host: FederatedCluster %s deleted\n", o.Name)
+	_, _ = fmt.Fprintf(o.Out, "host: FederatedCluster %s deleted\n", o.Name)
 	if o.Wait > 0 {
 		if err := waitGone(ctx, host.Client, fc, o.Wait); err != nil {
 			return err
@@ -118,18 +118,19 @@ func deleteCredentials(ctx context.Context, host *kubeconfig.Cluster, fc *v1alph
 		return fmt.Errorf("reading Secret %s in the host: %w", key, err)
 	}
 	if secret.Labels[LabelJoinedAs] != fc.Name {
-		fmt.Fprintf(out, "host: Secret %s left in place: kfed join did not write it\n", key)
+		_, _ = fmt.Fprintf(out, "host: Secret %s left in place: kfed join did not write it\n", key)
 		return nil
 	}
 	if err := host.Client.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting Secret %s in the host: %w", key, err)
 	}
-	fmt.Fprintf(out, "host: Secret %s deleted\n", key)
+	_, _ = fmt.Fprintf(out, "host: Secret %s deleted\n", key)
 	return nil
 }
 
 // deleteMemberObjects deletes what join wrote into the member for cluster name: the binding,
-// role, token Secret and ServiceAccount, and the namespace when no other join uses it.
+// role, token Secret and ServiceAccount. The namespace stays: other joins (of other federations)
+// may use it, and a join right after an unjoin would fail while it terminates.
 func deleteMemberObjects(ctx context.Context, member *kubeconfig.Cluster, name string, out io.Writer) error {
 	objs := NewMemberObjects(name, AccessFederated)
 	var errs []error
@@ -140,37 +141,9 @@ func deleteMemberObjects(ctx context.Context, member *kubeconfig.Cluster, name s
 			}
 			continue
 		}
-		fmt.Fprintf(out, "member: %s %s deleted\n", kindOf(member.Client.Scheme(), obj), apply.Name(obj))
+		_, _ = fmt.Fprintf(out, "member: %s %s deleted\n", kindOf(member.Client.Scheme(), obj), apply.Name(obj))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return deleteNamespaceIfUnused(ctx, member, out)
-}
-
-func deleteNamespaceIfUnused(ctx context.Context, member *kubeconfig.Cluster, out io.Writer) error {
-	ns := &corev1.Namespace{}
-	if err := member.Client.Get(ctx, client.ObjectKey{Name: Namespace}, ns); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("reading namespace %s in the member: %w", Namespace, err)
-	}
-	if ns.Labels[v1alpha1.LabelManaged] != "true" {
-		return nil // not created by kfed
-	}
-	var others corev1.ServiceAccountList
-	if err := member.Client.List(ctx, &others, client.InNamespace(Namespace), client.HasLabels{LabelJoinedAs}); err != nil {
-		return fmt.Errorf("listing ServiceAccounts in namespace %s of the member: %w", Namespace, err)
-	}
-	if len(others.Items) > 0 {
-		return nil // another join uses it
-	}
-	if err := member.Client.Delete(ctx, ns); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting namespace %s in the member: %w", Namespace, err)
-	}
-	fmt.Fprintf(out, "member: Namespace %s deleted\n", Namespace)
-	return nil
+	return errors.Join(errs...)
 }
 
 func waitGone(ctx context.Context, c client.Client, fc *v1alpha1.FederatedCluster, timeout time.Duration) error {

@@ -119,20 +119,20 @@ func readyOf(conds []metav1.Condition) string {
 // Render writes the report as two tables.
 func Render(w io.Writer, r *Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tREADY\tREGION\tZONES\tVERSION\tNODES")
+	_, _ = fmt.Fprintln(tw, "NAME\tREADY\tREGION\tZONES\tVERSION\tNODES")
 	if len(r.Clusters) == 0 {
-		fmt.Fprintln(tw, "(no clusters joined: see `kfed join --help`)")
+		_, _ = fmt.Fprintln(tw, "(no clusters joined: see `kfed join --help`)")
 	}
 	for _, c := range r.Clusters {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", c.Name, c.Ready, dash(c.Region), dash(strings.Join(c.Zones, ",")), dash(c.Version), c.Nodes)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", c.Name, c.Ready, dash(c.Region), dash(strings.Join(c.Zones, ",")), dash(c.Version), c.Nodes)
 	}
-	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tREADY\tCLUSTERS\tREPLICAS")
+	_, _ = fmt.Fprintln(tw)
+	_, _ = fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tREADY\tCLUSTERS\tREPLICAS")
 	if len(r.Objects) == 0 {
-		fmt.Fprintln(tw, "(no federated objects: see `kfed federate --help`)")
+		_, _ = fmt.Fprintln(tw, "(no federated objects: see `kfed federate --help`)")
 	}
 	for _, o := range r.Objects {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.Kind, dash(o.Namespace), o.Name, o.Ready, clustersColumn(o), replicasColumn(o))
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.Kind, dash(o.Namespace), o.Name, o.Ready, clustersColumn(o), replicasColumn(o))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the status: %w", err)

@@ -12,30 +12,30 @@ import (
 func TestRender(t *testing.T) {
 	r := &status.Report{
 		Clusters: []status.Cluster{
-			{Name: "cluster-us-east1-b", Ready: "True", Region: "us-east1", Zones: []string{"us-east1-b"}, Version: "v1.37.2", Nodes: 2},
-			{Name: "cluster-asia-east1-a", Ready: "False (ProbeFailed)"},
+			{Name: "us", Ready: "True", Region: "us-east1", Zones: []string{"us-east1-b"}, Version: "v1.37.2", Nodes: 2},
+			{Name: "asia", Ready: "False (ProbeFailed)"},
 		},
 		Objects: []status.Object{
 			{Kind: "FederatedDeployment", Namespace: "web", Name: "k8shserver", Ready: "False (Propagating)", Workload: true,
 				Clusters: []status.Placement{
-					{Cluster: "cluster-us-east1-b", Phase: "Propagated", Replicas: 500, ReadyReplicas: 500},
-					{Cluster: "cluster-asia-east1-a", Phase: "ClusterNotReady"},
+					{Cluster: "us", Phase: "Propagated", Replicas: 500, ReadyReplicas: 500},
+					{Cluster: "asia", Phase: "ClusterNotReady"},
 				}},
 			{Kind: "ClusterFederatedObject", Name: "clusterrole-reader", Ready: "True",
-				Clusters: []status.Placement{{Cluster: "cluster-us-east1-b", Phase: "Propagated"}}},
+				Clusters: []status.Placement{{Cluster: "us", Phase: "Propagated"}}},
 		},
 	}
 	var b bytes.Buffer
 	if err := status.Render(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	want := `NAME                   READY                 REGION     ZONES        VERSION   NODES
-cluster-us-east1-b     True                  us-east1   us-east1-b   v1.37.2   2
-cluster-asia-east1-a   False (ProbeFailed)   -          -            -         0
+	want := `NAME   READY                 REGION     ZONES        VERSION   NODES
+us     True                  us-east1   us-east1-b   v1.37.2   2
+asia   False (ProbeFailed)   -          -            -         0
 
-KIND                     NAMESPACE   NAME                 READY                 CLUSTERS                                   REPLICAS
-FederatedDeployment      web         k8shserver           False (Propagating)   1/2 cluster-asia-east1-a:ClusterNotReady   cluster-us-east1-b=500/500,cluster-asia-east1-a=0/0
-ClusterFederatedObject   -           clusterrole-reader   True                  1/1                                        -
+KIND                     NAMESPACE   NAME                 READY                 CLUSTERS                   REPLICAS
+FederatedDeployment      web         k8shserver           False (Propagating)   1/2 asia:ClusterNotReady   us=500/500,asia=0/0
+ClusterFederatedObject   -           clusterrole-reader   True                  1/1                        -
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

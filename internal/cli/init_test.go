@@ -1,0 +1,100 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
+	"github.com/kfed-io/kfed/test/framework"
+)
+
+// crdNames returns the names of the CRDs in config/crd/bases, from their files.
+func crdNames(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(framework.CRDDir(), "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs in %s: %v", framework.CRDDir(), err)
+	}
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		group, plural, ok := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".yaml"), "_")
+		if !ok {
+			t.Fatalf("unexpected CRD file name %s", f)
+		}
+		names = append(names, plural+"."+group)
+	}
+	return names
+}
+
+func TestInitDryRunPrintsEveryCRD(t *testing.T) {
+	// A dry run needs no cluster: the host context is dead.
+	r := kfed(t, "", "--kubeconfig", writeDeadContext(t), "init", "--dry-run")
+	wantOK(t, r)
+	for _, name := range crdNames(t) {
+		if !strings.Contains(r.out, "\n  name: "+name+"\n") {
+			t.Errorf("init --dry-run lacks CRD %s", name)
+		}
+	}
+	for _, want := range []string{"kind: ClusterRole\n", "kind: ValidatingAdmissionPolicy\n", "kind: Deployment\n", "name: kfed-manager\n"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("init --dry-run lacks %q", want)
+		}
+	}
+}
+
+// TestInitInstallsIntoABareCluster runs init against a cluster without kfed. No images exist
+// here, so it checks that the objects are created, then that waiting for the manager fails with
+// a clear message.
+func TestInitInstallsIntoABareCluster(t *testing.T) {
+	ctx := t.Context()
+	c, err := framework.StartCluster(ctx, framework.ClusterOptions{Topology: framework.Topology{Name: "bare"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Stop() }()
+	scheme, err := kubeconfig.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(c.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bare.kubeconfig")
+	if err := os.WriteFile(path, c.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := kfed(t, "", "--kubeconfig", path, "init", "--wait", "0", "--image", "registry.example/kfed:test")
+	wantOK(t, r)
+	for _, name := range crdNames(t) {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := cl.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
+			t.Errorf("CRD %s: %v", name, err)
+		}
+	}
+	if err := cl.Get(ctx, client.ObjectKey{Name: "kfed-manager"}, &rbacv1.ClusterRole{}); err != nil {
+		t.Errorf("ClusterRole kfed-manager: %v", err)
+	}
+	var policies admissionregistrationv1.ValidatingAdmissionPolicyList
+	if err := cl.List(ctx, &policies); err != nil || len(policies.Items) == 0 {
+		t.Errorf("want the admission policies, got %d (%v)", len(policies.Items), err)
+	}
+	d := &appsv1.Deployment{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: "kfed-system", Name: "kfed-manager"}, d); err != nil {
+		t.Fatalf("Deployment kfed-system/kfed-manager: %v", err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.example/kfed:test" {
+		t.Errorf("want the --image, got %s", img)
+	}
+	// Applying again changes nothing and succeeds; waiting for a manager that cannot start fails clearly.
+	r = kfed(t, "", "--kubeconfig", path, "init", "--wait", "2s")
+	wantError(t, r, "kfed-system/kfed-manager not available after 2s")
+}
