@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/test/framework"
 )
 
 // replicaSampler reads spec.replicas of one Deployment in every member, again and again, and
@@ -56,7 +57,7 @@ func (s *replicaSampler) run() {
 func (s *replicaSampler) sampleOnce() {
 	now := map[string]int32{}
 	for _, m := range fed.Members {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		d := &appsv1.Deployment{}
 		err := m.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, d)
 		cancel()
@@ -167,6 +168,69 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	samples, lowest, at := sampler.finish()
 	t.Logf("%d samples of the members' desired replicas; lowest sum %d (%v)", samples, lowest, at)
 	g.Expect(samples).To(BeNumerically(">", 10))
+	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
+}
+
+// TestShrinkIsNotHeldBackByADeadMember changes the weights while one member is down: the dead
+// member (planned at 0) does not count as a growth that failed, so the live member that shrinks
+// does so once the one that grows has grown; the desired sum never drops below the total.
+func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "reweigh")
+	victim, m1, m2 := fed.Members[0], fed.Members[1], fed.Members[2]
+	fd := deployment(ns, "k8shserver", 1000)
+	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
+	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
+	defer deleteAndWait(t, fd)
+	defer logStatusOnFailure(t, fd, &fd.Status)
+	var spread map[string]int32
+	g.Eventually(func(g Gomega) {
+		spread = memberReplicas(g, ns, fd.Name)
+		g.Expect(spread).To(HaveLen(3))
+		g.Expect(sum(spread)).To(Equal(int32(1000)))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	sampler := sampleReplicas(ns, fd.Name, maps.Clone(spread))
+
+	if err := victim.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = victim.StartAPIServer()
+		}
+	}()
+	live := func(g Gomega) map[string]int32 {
+		got := map[string]int32{}
+		for _, m := range []*framework.Cluster{m1, m2} {
+			d := &appsv1.Deployment{}
+			g.Expect(m.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: fd.Name}, d)).To(Succeed())
+			got[m.Name] = *d.Spec.Replicas
+		}
+		return got
+	}
+	g.Eventually(live).WithTimeout(detectionBound(fastProbes) + 15*time.Second).
+		Should(Equal(map[string]int32{m1.Name: 500, m2.Name: 500}))
+
+	// Weights 2:1 for the live members: m1 grows to 667, m2 shrinks to 333.
+	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
+	two, one := int64(2), int64(1)
+	fd.Spec.ReplicaScheduling.Clusters = map[string]v1alpha1.ClusterPreference{m1.Name: {Weight: &two}, "*": {Weight: &one}}
+	g.Expect(fed.Host.Client.Update(t.Context(), fd)).To(Succeed())
+	g.Eventually(live).WithTimeout(30*time.Second).Should(Equal(map[string]int32{m1.Name: 667, m2.Name: 333}),
+		"the shrink of %s is not held back by the dead %s", m2.Name, victim.Name)
+
+	if err := victim.StartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(map[string]int32{victim.Name: 250, m1.Name: 500, m2.Name: 250}))
+	}).WithTimeout(60*time.Second).Should(Succeed(), "weights 1:2:1 once the member is back")
+
+	samples, lowest, at := sampler.finish()
+	t.Logf("%d samples; lowest desired sum %d (%v)", samples, lowest, at)
 	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
 }
 

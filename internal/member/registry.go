@@ -124,11 +124,16 @@ func (r *Registry) notify(cluster string) {
 	}
 }
 
+// firstProbeGrace is how long Ensure waits, beyond the probe timeout, for a new member's first
+// probe and cache sync.
+const firstProbeGrace = 10 * time.Second
+
 // Ensure makes the Registry hold a member with this connection: it starts one, keeps a running
 // one whose fingerprint is unchanged (taking new probe settings), or replaces one whose
 // fingerprint changed. A member it starts is probed once (and, when Ready, its cache synced)
-// before Ensure returns, so that its Health is a verdict rather than "probing": after an
-// operator restart the status of a healthy member reads as it did before, and is not rewritten.
+// before Ensure returns (waiting at most the probe timeout plus firstProbeGrace), so that its
+// Health is a verdict rather than "probing": after an operator restart the status of a healthy
+// member reads as it did before, and is not rewritten.
 func (r *Registry) Ensure(ctx context.Context, name string, conn Connection) error {
 	select {
 	case <-r.started:
@@ -153,8 +158,12 @@ func (r *Registry) Ensure(ctx context.Context, name string, conn Connection) err
 		old.stop()
 	}
 	e.start()
+	// A cache that is slow to sync does not hold the caller for long: its Health says so.
+	wait := time.NewTimer(conn.Probe.Timeout + firstProbeGrace)
+	defer wait.Stop()
 	select {
 	case <-e.firstProbe:
+	case <-wait.C:
 	case <-ctx.Done():
 	}
 	return nil
