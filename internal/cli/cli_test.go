@@ -30,7 +30,7 @@ func writeDeadContext(t *testing.T) string {
 }
 
 func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
-	for _, cmd := range []string{"", "version", "init", "join", "unjoin", "federate", "status"} {
+	for _, cmd := range []string{"", "version", "init", "join", "unjoin", "federate", "status", "dev", "dev up", "dev down"} {
 		t.Run("kfed "+cmd, func(t *testing.T) {
 			args := strings.Fields(cmd + " --help")
 			r := kfed(t, "", args...)

@@ -112,6 +112,7 @@ Clusters are named by kubeconfig contexts, as kubectl does (--kubeconfig, else $
 		newUnjoinCommand(s, g),
 		newFederateCommand(s),
 		newStatusCommand(s, g),
+		newDevCommand(s),
 	)
 	return root
 }

@@ -1,0 +1,188 @@
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfed-io/kfed/config"
+	"github.com/kfed-io/kfed/controllers"
+	"github.com/kfed-io/kfed/internal/cli/install"
+	"github.com/kfed-io/kfed/internal/cli/join"
+	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
+	"github.com/kfed-io/kfed/test/framework"
+)
+
+// Serve is the background process: it starts the host and members, runs the operator against
+// the host, joins every member, simulates load balancers, writes the ready file, then runs until
+// ctx ends and stops everything. A failure is written to the error file.
+func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
+	defer func() {
+		if retErr != nil {
+			_ = os.WriteFile(filepath.Join(o.Dir, errorFile), []byte(retErr.Error()+"\n"), 0o600)
+		}
+		_ = os.Remove(filepath.Join(o.Dir, pidFile))
+	}()
+	log := ctrl.LoggerFrom(ctx)
+	start := time.Now()
+	fed, err := startClusters(ctx, o)
+	if fed != nil {
+		defer func() {
+			if err := fed.Stop(); err != nil {
+				log.Error(err, "Stopping the clusters")
+			}
+		}()
+	}
+	if err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(out, "Clusters up in %s\n", time.Since(start).Round(100*time.Millisecond))
+	kc := filepath.Join(o.Dir, KubeconfigFile)
+	if err := fed.WriteKubeconfig(kc); err != nil {
+		return err
+	}
+	loader := kubeconfig.Loader{Path: kc}
+	host, err := loader.Cluster(framework.HostContext)
+	if err != nil {
+		return err
+	}
+	if err := installHost(ctx, host); err != nil {
+		return err
+	}
+	mgr, err := framework.StartManager(ctx, fed.Host, controllers.Options{Namespace: join.Namespace})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := mgr.Stop(); err != nil {
+			log.Error(err, "Stopping the operator")
+		}
+	}()
+	var summary strings.Builder
+	_, _ = fmt.Fprintf(&summary, "Local federation: host context %q, operator running against it; members:\n", framework.HostContext)
+	for _, m := range fed.Members {
+		took, err := joinMember(ctx, loader, host, m.Name, out)
+		if err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(&summary, "  %-32s context %-32s region %-22s zone %-24s joined and Ready in %s\n",
+			m.Name, m.Name, m.Region, m.Zone, took.Round(100*time.Millisecond))
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i, m := range fed.Members {
+		wg.Go(func() { simulateLoadBalancers(ctx, m, i, out) })
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, readyFile), []byte(summary.String()), 0o600); err != nil {
+		return fmt.Errorf("writing the ready file: %w", err)
+	}
+	_, _ = fmt.Fprintf(out, "Ready in %s\n%s", time.Since(start).Round(100*time.Millisecond), summary.String())
+	<-ctx.Done()
+	_, _ = fmt.Fprintln(out, "Stopping")
+	return nil
+}
+
+// startClusters starts the host and o.Clusters full members, each in its own folder under o.Dir.
+func startClusters(ctx context.Context, o Options) (*framework.Federation, error) {
+	f := &framework.Federation{Members: make([]*framework.Cluster, o.Clusters)}
+	errs := make([]error, o.Clusters+1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		f.Host, errs[0] = framework.StartCluster(ctx, framework.ClusterOptions{Topology: framework.Topology{Name: "host"}, Dir: filepath.Join(o.Dir, "host")})
+	})
+	for i := range o.Clusters {
+		wg.Go(func() {
+			t := framework.Members[i]
+			f.Members[i], errs[i+1] = framework.StartCluster(ctx, framework.ClusterOptions{Topology: t, Full: true, Nodes: 2, Dir: filepath.Join(o.Dir, t.Name)})
+		})
+	}
+	wg.Wait()
+	members := f.Members[:0]
+	for _, m := range f.Members {
+		if m != nil {
+			members = append(members, m)
+		}
+	}
+	f.Members = members
+	return f, errors.Join(errs...)
+}
+
+// installHost applies what `kfed init` installs except the manager Deployment: the operator
+// runs in this process instead (no images exist here).
+func installHost(ctx context.Context, host *kubeconfig.Cluster) error {
+	objs, err := install.Manifests(config.FS, config.Root)
+	if err != nil {
+		return err
+	}
+	keep := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			keep = append(keep, o)
+		}
+	}
+	return install.Install(ctx, host.Client, keep, install.Options{Out: io.Discard})
+}
+
+func joinMember(ctx context.Context, loader kubeconfig.Loader, host *kubeconfig.Cluster, name string, out io.Writer) (time.Duration, error) {
+	member, err := loader.Cluster(name)
+	if err != nil {
+		return 0, err
+	}
+	o := join.Options{Name: name, Wait: 2 * time.Minute, TokenWait: time.Second, Out: out}
+	endpoint, err := join.Preflight(ctx, host, member, o)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if _, err := join.Join(ctx, host, member, endpoint, o); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// simulateLoadBalancers is a dev-only SIMULATION of a cloud's load balancers: every Service of
+// type LoadBalancer in member i gets an address 127.0.(10+i).N, so that DNS and global load
+// balancing have something to publish. It never ships in the operator.
+func simulateLoadBalancers(ctx context.Context, m *framework.Cluster, i int, out io.Writer) {
+	next := 1
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var svcs corev1.ServiceList
+		if err := m.Client.List(ctx, &svcs); err != nil {
+			continue
+		}
+		for _, svc := range svcs.Items {
+			if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) > 0 {
+				continue
+			}
+			ip := fmt.Sprintf("127.0.%d.%d", 10+i, next)
+			svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip}}
+			if err := m.Client.Status().Update(ctx, &svc); err != nil {
+				if !apierrors.IsConflict(err) {
+					_, _ = fmt.Fprintf(out, "load-balancer simulation: %s %s: %v\n", m.Name, client.ObjectKeyFromObject(&svc), err)
+				}
+				continue
+			}
+			next = next%250 + 1
+			_, _ = fmt.Fprintf(out, "load-balancer simulation: Service %s in %s gets %s\n", client.ObjectKeyFromObject(&svc), m.Name, ip)
+		}
+	}
+}
