@@ -62,7 +62,7 @@ type FederatedReconciler struct {
 	kind       string   // e.g. FederatedDeployment
 	namespaces sync.Map // "<cluster>/<namespace>" → struct{}: member namespaces known to exist
 	seen       sync.Map // object UID → seenGeneration: when a generation was first reconciled
-	capacities sync.Map // "<object UID>/<cluster>" → heldCapacity
+	capacities sync.Map // "<object UID>/<cluster>" → *propagate.HeldCapacity
 }
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federateddeployments;federatedreplicasets;federateddaemonsets;federatedjobs;federatedconfigmaps;federatedsecrets;federatedservices;federatedingresses;federatedobjects;clusterfederatedobjects,verbs=get;list;watch;update;patch
@@ -152,12 +152,25 @@ func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federa
 			return ctrl.Result{}, nil
 		}
 	}
+	r.forget(obj)
 	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
 	controllerutil.RemoveFinalizer(obj, finalizerCleanup)
 	if err := r.Client.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("removing the finalizer of %s %s: %w", r.kind, client.ObjectKeyFromObject(obj), err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// forget drops what the reconciler remembers of an object that is going away.
+func (r *FederatedReconciler) forget(obj propagate.Federated) {
+	uid := string(obj.GetUID())
+	r.seen.Delete(uid)
+	r.capacities.Range(func(key, _ any) bool {
+		if strings.HasPrefix(key.(string), uid+"/") {
+			r.capacities.Delete(key)
+		}
+		return true
+	})
 }
 
 // SetupWithManager registers the reconciler for its kind: its own objects, every

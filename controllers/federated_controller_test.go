@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
@@ -115,9 +116,7 @@ func TestConfigMapPropagatesWithPlacementAndOverrides(t *testing.T) {
 	g.Expect(nsObj.Labels).To(HaveKeyWithValue(v1alpha1.LabelManaged, "true"))
 
 	// Move it: the copies follow the placement.
-	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm)).To(Succeed())
-	fcm.Spec.Placement.Clusters = []string{m2.Name}
-	g.Expect(fed.Host.Client.Update(t.Context(), fcm)).To(Succeed())
+	updateHost(t, fcm, func() { fcm.Spec.Placement.Clusters = []string{m2.Name} })
 	g.Eventually(func(g Gomega) {
 		g.Expect(memberConfigMap(g, m2, ns, "settings")).NotTo(BeNil())
 		g.Expect(memberConfigMap(g, m0, ns, "settings")).To(BeNil())
@@ -178,9 +177,7 @@ func TestUnmanagedObjectIsLeftAloneUntilAdopted(t *testing.T) {
 		g.Expect(memberConfigMap(g, m, ns, "shared").Data).To(HaveKeyWithValue("owner", "team-a"))
 	}).WithTimeout(3*time.Second).Should(Succeed(), "kfed never overwrites what it did not create")
 
-	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm)).To(Succeed())
-	fcm.Annotations = map[string]string{v1alpha1.AnnotationAdopt: "true"}
-	g.Expect(fed.Host.Client.Update(t.Context(), fcm)).To(Succeed())
+	updateHost(t, fcm, func() { fcm.Annotations = map[string]string{v1alpha1.AnnotationAdopt: "true"} })
 	g.Eventually(func(g Gomega) {
 		cm := memberConfigMap(g, m, ns, "shared")
 		g.Expect(cm.Data).To(HaveKeyWithValue("owner", "kfed"))
@@ -275,12 +272,12 @@ func TestReplicasAreSpreadByWeight(t *testing.T) {
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
 	// Weights {2,1,1}: 500/250/250.
-	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
 	two, one := int64(2), int64(1)
-	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true, Clusters: map[string]v1alpha1.ClusterPreference{
-		fed.Members[0].Name: {Weight: &two}, "*": {Weight: &one},
-	}}
-	g.Expect(fed.Host.Client.Update(t.Context(), fd)).To(Succeed())
+	updateHost(t, fd, func() {
+		fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true, Clusters: map[string]v1alpha1.ClusterPreference{
+			fed.Members[0].Name: {Weight: &two}, "*": {Weight: &one},
+		}}
+	})
 	g.Eventually(func(g Gomega) {
 		g.Expect(memberReplicas(g, ns, "k8shserver")).To(Equal(map[string]int32{
 			fed.Members[0].Name: 500, fed.Members[1].Name: 250, fed.Members[2].Name: 250,
@@ -288,20 +285,36 @@ func TestReplicasAreSpreadByWeight(t *testing.T) {
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
 	// min and max: at least 100 in the third cluster, at most 200 in the first.
-	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
 	maxFirst := int64(200)
-	fd.Spec.ReplicaScheduling.Clusters = map[string]v1alpha1.ClusterPreference{
-		fed.Members[0].Name: {Weight: &two, MaxReplicas: &maxFirst},
-		fed.Members[2].Name: {Weight: &one, MinReplicas: 600},
-		"*":                 {Weight: &one},
-	}
-	g.Expect(fed.Host.Client.Update(t.Context(), fd)).To(Succeed())
+	updateHost(t, fd, func() {
+		fd.Spec.ReplicaScheduling.Clusters = map[string]v1alpha1.ClusterPreference{
+			fed.Members[0].Name: {Weight: &two, MaxReplicas: &maxFirst},
+			fed.Members[2].Name: {Weight: &one, MinReplicas: 600},
+			"*":                 {Weight: &one},
+		}
+	})
 	g.Eventually(func(g Gomega) {
 		got := memberReplicas(g, ns, "k8shserver")
 		g.Expect(got[fed.Members[0].Name]).To(BeNumerically("<=", 200))
 		g.Expect(got[fed.Members[2].Name]).To(BeNumerically(">=", 600))
 		g.Expect(got[fed.Members[0].Name] + got[fed.Members[1].Name] + got[fed.Members[2].Name]).To(Equal(int32(1000)))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
+}
+
+// updateHost applies mutate to the latest version of a host object and updates it, again when
+// the update conflicts (the controller patches the status meanwhile).
+func updateHost(t *testing.T, obj client.Object, mutate func()) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mutate()
+		return fed.Host.Client.Update(t.Context(), obj)
+	})
+	if err != nil {
+		t.Fatalf("updating %s: %v", obj.GetName(), err)
+	}
 }
 
 // logStatusOnFailure logs the federated object's status when the test failed.

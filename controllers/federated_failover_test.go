@@ -214,10 +214,10 @@ func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
 		Should(Equal(map[string]int32{m1.Name: 500, m2.Name: 500}))
 
 	// Weights 2:1 for the live members: m1 grows to 667, m2 shrinks to 333.
-	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
 	two, one := int64(2), int64(1)
-	fd.Spec.ReplicaScheduling.Clusters = map[string]v1alpha1.ClusterPreference{m1.Name: {Weight: &two}, "*": {Weight: &one}}
-	g.Expect(fed.Host.Client.Update(t.Context(), fd)).To(Succeed())
+	updateHost(t, fd, func() {
+		fd.Spec.ReplicaScheduling.Clusters = map[string]v1alpha1.ClusterPreference{m1.Name: {Weight: &two}, "*": {Weight: &one}}
+	})
 	g.Eventually(live).WithTimeout(30*time.Second).Should(Equal(map[string]int32{m1.Name: 667, m2.Name: 333}),
 		"the shrink of %s is not held back by the dead %s", m2.Name, victim.Name)
 

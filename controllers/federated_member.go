@@ -223,14 +223,13 @@ func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Fe
 }
 
 // capacity estimates how many replicas of obj the member can run, from the pods of its copy
-// there that stay Unschedulable (propagate.EstimateCapacity). Pods are read only while the copy
-// has replicas that are not ready. An estimate is held for capacityHoldWindows windows after it
-// was last seen, so that replicas moved away do not come straight back to a full cluster once
-// its unschedulable pods are gone; after that the cluster is offered them again.
+// there that stay Unschedulable (propagate.EstimateCapacity, held by propagate.HoldCapacity for
+// capacityHoldWindows windows). Pods are read only while the copy has replicas that are not ready.
 func (r *FederatedReconciler) capacity(ctx context.Context, obj propagate.Federated, cluster string,
 	live *unstructured.Unstructured, out *outcome) *int64 {
 	key := string(obj.GetUID()) + "/" + cluster
 	now := time.Now()
+	var fresh *propagate.Capacity
 	replicas, _, _ := unstructured.NestedInt64(live.Object, statusField, "replicas")
 	ready, _, _ := unstructured.NestedInt64(live.Object, statusField, "readyReplicas")
 	if replicas > ready {
@@ -238,32 +237,27 @@ func (r *FederatedReconciler) capacity(ctx context.Context, obj propagate.Federa
 		if err != nil {
 			ctrl.LoggerFrom(ctx).V(1).Info("Not estimating capacity", "cluster", cluster, "reason", err.Error())
 		} else {
-			estimate, recheck := propagate.EstimateCapacity(pods, now, r.UnschedulableWindow)
+			var recheck time.Duration
+			fresh, recheck = propagate.EstimateCapacity(pods, now, r.UnschedulableWindow)
 			out.requeueAt(recheck)
-			if estimate != nil {
-				r.capacities.Store(key, heldCapacity{replicas: estimate.Replicas, until: now.Add(capacityHoldWindows * r.UnschedulableWindow)})
-				return &estimate.Replicas
-			}
 		}
 	}
+	var held *propagate.HeldCapacity
 	if v, ok := r.capacities.Load(key); ok {
-		held := v.(heldCapacity)
-		if now.Before(held.until) {
-			out.requeueAt(held.until.Sub(now))
-			return &held.replicas
-		}
-		r.capacities.Delete(key)
+		held = v.(*propagate.HeldCapacity)
 	}
-	return nil
+	capacity, keep := propagate.HoldCapacity(fresh, held, now, capacityHoldWindows*r.UnschedulableWindow)
+	if keep == nil {
+		r.capacities.Delete(key)
+		return nil
+	}
+	r.capacities.Store(key, keep)
+	out.requeueAt(keep.Until.Sub(now))
+	return capacity
 }
 
 // capacityHoldWindows is how many unschedulable windows a capacity estimate is held.
 const capacityHoldWindows = 5
-
-type heldCapacity struct {
-	replicas int64
-	until    time.Time
-}
 
 // workloadPods lists the pods a member workload selects.
 func (r *FederatedReconciler) workloadPods(ctx context.Context, cluster string, live *unstructured.Unstructured) ([]corev1.Pod, error) {

@@ -184,9 +184,7 @@ func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
 
 	// The counter does see writes: one change is written once to the members that hold it.
 	cm := objs[0].(*v1alpha1.FederatedConfigMap)
-	g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(cm), cm)).To(Succeed())
-	cm.Spec.Template.Data["index"] = "changed"
-	g.Expect(fed.Host.Client.Update(t.Context(), cm)).To(Succeed())
+	updateHost(t, cm, func() { cm.Spec.Template.Data["index"] = "changed" })
 	g.Eventually(func(g Gomega) {
 		for _, m := range fed.Members {
 			g.Expect(memberConfigMap(g, m, ns, cm.Name).Data).To(HaveKeyWithValue("index", "changed"))

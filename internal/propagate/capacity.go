@@ -63,3 +63,27 @@ func unschedulableSince(p *corev1.Pod) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// HeldCapacity is a capacity estimate kept for a while after it was last made.
+type HeldCapacity struct {
+	Replicas int64
+	Until    time.Time
+}
+
+// HoldCapacity returns the capacity to plan a member with at now, and what to keep for next
+// time (nil: nothing). A fresh estimate is used and held until now+hold. Without one (the
+// member's unschedulable pods are gone, typically because the replicas moved away), an earlier
+// estimate still held is used, so that the replicas do not come straight back to a member that
+// was full; once it expires the capacity is unknown again and the member is offered replicas.
+func HoldCapacity(fresh *Capacity, held *HeldCapacity, now time.Time, hold time.Duration) (*int64, *HeldCapacity) {
+	switch {
+	case fresh != nil:
+		n := fresh.Replicas
+		return &n, &HeldCapacity{Replicas: n, Until: now.Add(hold)}
+	case held != nil && now.Before(held.Until):
+		n := held.Replicas
+		return &n, held
+	default:
+		return nil, nil
+	}
+}

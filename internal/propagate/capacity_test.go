@@ -80,3 +80,52 @@ func TestEstimateCapacity(t *testing.T) {
 		})
 	}
 }
+
+func TestHoldCapacity(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	hold := 5 * time.Minute
+	n := func(v int64) *int64 { return &v }
+	tests := []struct {
+		name     string
+		fresh    *Capacity
+		held     *HeldCapacity
+		want     *int64
+		wantHeld *HeldCapacity
+	}{
+		{name: "nothing known"},
+		{
+			name:     "a fresh estimate is used and held",
+			fresh:    &Capacity{Replicas: 6, Stuck: 4},
+			want:     n(6),
+			wantHeld: &HeldCapacity{Replicas: 6, Until: now.Add(hold)},
+		},
+		{
+			name:     "a fresh estimate replaces a held one",
+			fresh:    &Capacity{Replicas: 8, Stuck: 1},
+			held:     &HeldCapacity{Replicas: 6, Until: now.Add(time.Minute)},
+			want:     n(8),
+			wantHeld: &HeldCapacity{Replicas: 8, Until: now.Add(hold)},
+		},
+		{
+			name:     "no fresh estimate: the held one while it lasts",
+			held:     &HeldCapacity{Replicas: 6, Until: now.Add(time.Second)},
+			want:     n(6),
+			wantHeld: &HeldCapacity{Replicas: 6, Until: now.Add(time.Second)},
+		},
+		{
+			name: "no fresh estimate and the held one expired: unknown, offered replicas again",
+			held: &HeldCapacity{Replicas: 6, Until: now},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, held := HoldCapacity(tc.fresh, tc.held, now, hold)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("capacity (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantHeld, held); diff != "" {
+				t.Errorf("held (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
