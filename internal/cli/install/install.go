@@ -8,7 +8,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -109,14 +108,18 @@ func waitEstablished(ctx context.Context, c client.Client, name string) error {
 
 // waitAvailable waits for a Deployment's Available condition.
 func waitAvailable(ctx context.Context, c client.Client, key client.ObjectKey, timeout time.Duration) error {
-	var d appsv1.Deployment
+	var (
+		d       appsv1.Deployment
+		lastErr error
+		read    bool
+	)
+	// Read errors are retried: the timeout says when to give up.
 	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		if err := c.Get(ctx, key, &d); err != nil {
-			if apierrors.IsNotFound(err) {
-				return false, nil
-			}
-			return false, fmt.Errorf("reading Deployment %s: %w", key, err)
+		latest := &appsv1.Deployment{}
+		if lastErr = c.Get(ctx, key, latest); lastErr != nil {
+			return false, nil
 		}
+		read, d = true, *latest
 		for _, cond := range d.Status.Conditions {
 			if cond.Type == appsv1.DeploymentAvailable && cond.Status == "True" {
 				return true, nil
@@ -125,11 +128,11 @@ func waitAvailable(ctx context.Context, c client.Client, key client.ObjectKey, t
 		return false, nil
 	})
 	if err != nil {
-		if wait.Interrupted(err) {
-			return fmt.Errorf("deployment %s not available after %s (%d of %d replicas ready): check its pods with `kubectl -n %s get pods`",
-				key, timeout, d.Status.ReadyReplicas, replicas(&d), key.Namespace)
+		if !read && lastErr != nil {
+			return fmt.Errorf("deployment %s not available after %s: reading it: %w", key, timeout, lastErr)
 		}
-		return err
+		return fmt.Errorf("deployment %s not available after %s (%d of %d replicas ready): check its pods with `kubectl -n %s get pods`",
+			key, timeout, d.Status.ReadyReplicas, replicas(&d), key.Namespace)
 	}
 	return nil
 }

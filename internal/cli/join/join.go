@@ -299,16 +299,26 @@ func memberToken(ctx context.Context, member *kubeconfig.Cluster, objs MemberObj
 
 // WaitReady waits for the cluster's Ready condition to be True.
 func WaitReady(ctx context.Context, c client.Client, fc *v1alpha1.FederatedCluster, timeout time.Duration) error {
+	var (
+		lastErr error
+		read    bool
+	)
+	// Read errors are retried: the timeout says when to give up.
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(fc), fc); err != nil {
-			return false, fmt.Errorf("reading FederatedCluster %s: %w", fc.Name, err)
+		latest := &v1alpha1.FederatedCluster{}
+		if lastErr = c.Get(ctx, client.ObjectKeyFromObject(fc), latest); lastErr != nil {
+			return false, nil
 		}
+		read, *fc = true, *latest
 		return meta.IsStatusConditionTrue(fc.Status.Conditions, v1alpha1.ConditionReady), nil
 	})
-	if err == nil || !wait.Interrupted(err) {
-		return err
+	if err == nil {
+		return nil
 	}
 	why := "no Ready condition yet: is the kfed manager running in the host?"
+	if !read && lastErr != nil {
+		why = "reading it: " + lastErr.Error()
+	}
 	if cond := meta.FindStatusCondition(fc.Status.Conditions, v1alpha1.ConditionReady); cond != nil {
 		why = fmt.Sprintf("Ready=%s, %s: %s", cond.Status, cond.Reason, cond.Message)
 	}

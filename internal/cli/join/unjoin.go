@@ -147,15 +147,14 @@ func deleteMemberObjects(ctx context.Context, member *kubeconfig.Cluster, name s
 }
 
 func waitGone(ctx context.Context, c client.Client, fc *v1alpha1.FederatedCluster, timeout time.Duration) error {
+	var lastErr error
+	// Read errors are retried: the timeout says when to give up.
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		err := c.Get(ctx, client.ObjectKeyFromObject(fc), &v1alpha1.FederatedCluster{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
+		lastErr = c.Get(ctx, client.ObjectKeyFromObject(fc), &v1alpha1.FederatedCluster{})
+		return apierrors.IsNotFound(lastErr), nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for FederatedCluster %s to be gone: %w", fc.Name, err)
+		return fmt.Errorf("FederatedCluster %s is not gone after %s (last read: %v)", fc.Name, timeout, lastErr)
 	}
 	return nil
 }
