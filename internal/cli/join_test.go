@@ -8,11 +8,13 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -229,4 +231,53 @@ func TestUnjoinForceOfADeadMember(t *testing.T) {
 	if err := fed.Host.Client.Get(ctx, client.ObjectKey{Namespace: join.Namespace, Name: m.Name}, &corev1.Secret{}); !apierrors.IsNotFound(err) {
 		t.Errorf("credential Secret still exists after unjoin --force (err %v)", err)
 	}
+}
+
+// TestJoinUsesTheTokenControllersToken plays the token controller (envtest runs none): when the
+// token Secret is filled, join uses that token and mints none. It also joins with --access=all.
+func TestJoinUsesTheTokenControllersToken(t *testing.T) {
+	m := fed.Members[1]
+	ctx := t.Context()
+	done := make(chan result, 1)
+	go func() {
+		done <- kfed(t, "", "join", m.Name, "--cluster-context", m.Name, "--token-wait", "1m", "--access", "all")
+	}()
+	key := client.ObjectKey{Namespace: "kfed-system", Name: "kfed-member-" + m.Name + "-token"}
+	secret := &corev1.Secret{}
+	eventually(t, 30*time.Second, "the token Secret exists", func() (bool, error) {
+		err := m.Client.Get(ctx, key, secret)
+		return err == nil, err
+	})
+	cs, err := kubernetes.NewForConfig(m.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts("kfed-system").CreateToken(ctx, "kfed-member-"+m.Name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Data = map[string][]byte{"token": []byte(tr.Status.Token), "ca.crt": []byte("unused: the context's CA wins")}
+	if err := m.Client.Update(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	wantOK(t, r)
+	if strings.Contains(r.out, "minted") {
+		t.Errorf("join minted a token though the Secret was filled:\n%s", r.out)
+	}
+	creds := &corev1.Secret{}
+	if err := fed.Host.Client.Get(ctx, client.ObjectKey{Namespace: "kfed-system", Name: m.Name}, creds); err != nil {
+		t.Fatal(err)
+	}
+	if string(creds.Data["token"]) != tr.Status.Token {
+		t.Errorf("the credential Secret does not hold the token controller's token")
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := m.Client.Get(ctx, client.ObjectKey{Name: "kfed-member-" + m.Name}, role); err != nil {
+		t.Fatal(err)
+	}
+	if len(role.Rules) == 0 || role.Rules[0].Resources[0] != "*" || role.Rules[0].Verbs[0] != "*" {
+		t.Errorf("--access=all: want * on *, got %+v", role.Rules)
+	}
+	wantOK(t, kfed(t, "", "unjoin", m.Name))
 }
