@@ -36,7 +36,7 @@ type replicaSampler struct {
 }
 
 func sampleReplicas(ns, name string, start map[string]int32) *replicaSampler {
-	s := &replicaSampler{ns: ns, name: name, last: start, lowest: sum(start), lowAt: start,
+	s := &replicaSampler{ns: ns, name: name, last: maps.Clone(start), lowest: sum(start), lowAt: maps.Clone(start),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s

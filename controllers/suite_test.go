@@ -80,6 +80,12 @@ func startManager(ctx context.Context, cfg *rest.Config, opts controllers.Option
 	if err != nil {
 		return nil, err
 	}
+	// As main's ctrl.GetConfig: no client-side rate limit (the API server's priority and
+	// fairness applies); the test clusters' admin configs would otherwise allow 5 requests/s.
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS = -1
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  controllers.CacheOptions(opts),
