@@ -14,9 +14,10 @@ export KFED_TOOLS_DIR := $(BIN)
 .PHONY: all
 all: build
 
-# Tests start real API servers; their files live here, and `make test` sweeps any process left
+# Tests start real API servers; their files live here (a name starting with _ keeps the go
+# tool from building what is left there), and `make test` sweeps any process left
 # under it by a run that was killed.
-TEST_TMP := $(CURDIR)/tmp/test
+TEST_TMP := $(CURDIR)/tmp/_test
 GO_TEST_FLAGS ?= -timeout 30m
 
 .PHONY: help
