@@ -10,6 +10,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
@@ -72,6 +74,26 @@ func TestInitInstallsIntoABareCluster(t *testing.T) {
 	if err := os.WriteFile(path, c.Kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Before init, join says to run it: the host does not serve FederatedCluster.
+	both := filepath.Join(t.TempDir(), "both.kubeconfig")
+	merged, err := clientcmd.LoadFromFile(kubeconfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := clientcmd.Load(c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx := bare.Contexts[bare.CurrentContext]
+	merged.Clusters["bare"], merged.AuthInfos["bare"] = bare.Clusters[bctx.Cluster], bare.AuthInfos[bctx.AuthInfo]
+	merged.Contexts["bare"] = &clientcmdapi.Context{Cluster: "bare", AuthInfo: "bare"}
+	if err := clientcmd.WriteToFile(*merged, both); err != nil {
+		t.Fatal(err)
+	}
+	m := fed.Members[2].Name
+	wantError(t, kfed(t, "", "--kubeconfig", both, "join", m, "--host-context", "bare", "--cluster-context", m),
+		`the host (context "bare") does not serve FederatedCluster: run `+"`kfed init --host-context bare`")
+
 	r := kfed(t, "", "--kubeconfig", path, "init", "--wait", "0", "--image", "registry.example/kfed:test")
 	wantOK(t, r)
 	for _, name := range crdNames(t) {
