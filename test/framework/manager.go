@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -38,7 +39,13 @@ func StartManager(ctx context.Context, host *Cluster, o controllers.Options) (*M
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(host.Config, ctrl.Options{
+	// As main's ctrl.GetConfig: no client-side rate limit (the API server's priority and fairness
+	// applies); the test clusters' admin configs would otherwise allow 5 requests/s.
+	cfg := rest.CopyConfig(host.Config)
+	if cfg.QPS == 0 {
+		cfg.QPS = -1
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  controllers.CacheOptions(o),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
