@@ -131,7 +131,7 @@ func Preflight(ctx context.Context, host, member *kubeconfig.Cluster, o Options)
 	switch err := host.Client.Get(ctx, client.ObjectKey{Name: o.Name}, existing); {
 	case err == nil:
 		return "", fmt.Errorf("cluster %s is already joined; kfed unjoin %s first", o.Name, o.Name)
-	case meta.IsNoMatchError(err) || apierrors.IsNotFound(err) && !isObjectNotFound(err):
+	case meta.IsNoMatchError(err) || (apierrors.IsNotFound(err) && !isObjectNotFound(err)):
 		return "", fmt.Errorf("the host (context %q) does not serve FederatedCluster: run `kfed init --host-context %s` first", host.Context, host.Context)
 	case !apierrors.IsNotFound(err):
 		return "", fmt.Errorf("reading FederatedCluster %s in the host: %w", o.Name, err)
