@@ -29,6 +29,7 @@ type replicaSampler struct {
 	mu      sync.Mutex
 	last    map[string]int32
 	samples int
+	moving  int // samples not counted: the two passes differed
 	lowest  int32
 	lowAt   map[string]int32
 	stop    chan struct{}
@@ -48,40 +49,67 @@ func (s *replicaSampler) run() {
 		select {
 		case <-s.stop:
 			return
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 		s.sampleOnce()
 	}
 }
 
+// sampleOnce reads every member twice, one pass after the other. The members are separate API
+// servers, so one pass is no snapshot: it could pair a value read before a write with one read
+// after another write. When both passes agree, every value held from its first read to its
+// second, so at the moment between the passes the members held exactly these values; a sample
+// whose passes differ (something moved meanwhile) is not counted.
 func (s *replicaSampler) sampleOnce() {
-	now := map[string]int32{}
-	for _, m := range fed.Members {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		d := &appsv1.Deployment{}
-		err := m.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, d)
-		cancel()
-		s.mu.Lock()
-		if err == nil && d.Spec.Replicas != nil {
-			s.last[m.Name] = *d.Spec.Replicas
-		}
-		now[m.Name] = s.last[m.Name]
-		s.mu.Unlock()
-	}
+	first, second := s.pass(), s.pass()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if fmt.Sprint(first) != fmt.Sprint(second) {
+		s.moving++
+		return
+	}
 	s.samples++
-	if total := sum(now); total < s.lowest {
-		s.lowest, s.lowAt = total, now
+	if total := sum(first); total < s.lowest {
+		s.lowest, s.lowAt = total, first
 	}
 }
 
+// pass reads spec.replicas in every member, side by side; an unreachable member gives its last
+// value. It returns when every read is done.
+func (s *replicaSampler) pass() map[string]int32 {
+	read := make([]*int32, len(fed.Members))
+	var wg sync.WaitGroup
+	for i, m := range fed.Members {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			d := &appsv1.Deployment{}
+			if err := m.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, d); err == nil {
+				read[i] = d.Spec.Replicas
+			}
+		})
+	}
+	wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := map[string]int32{}
+	for i, m := range fed.Members {
+		if read[i] != nil {
+			s.last[m.Name] = *read[i]
+		}
+		now[m.Name] = s.last[m.Name]
+	}
+	return now
+}
+
 // finish stops sampling and returns the number of samples and the lowest sum with its split.
-func (s *replicaSampler) finish() (samples int, lowest int32, at map[string]int32) {
+func (s *replicaSampler) finish(t *testing.T) (samples int, lowest int32, at map[string]int32) {
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	t.Logf("%d consistent samples of the members' desired replicas (%d more taken while replicas moved); lowest sum %d (%v)",
+		s.samples, s.moving, s.lowest, s.lowAt)
 	return s.samples, s.lowest, s.lowAt
 }
 
@@ -165,8 +193,7 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	}).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(Succeed(), "back to the split before the failure")
 	t.Logf("back to %v %s after the API server of %s was started again", spread, time.Since(back).Round(10*time.Millisecond), victim.Name)
 
-	samples, lowest, at := sampler.finish()
-	t.Logf("%d samples of the members' desired replicas; lowest sum %d (%v)", samples, lowest, at)
+	samples, lowest, at := sampler.finish(t)
 	g.Expect(samples).To(BeNumerically(">", 10))
 	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
 }
@@ -229,8 +256,49 @@ func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
 		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(map[string]int32{victim.Name: 250, m1.Name: 500, m2.Name: 250}))
 	}).WithTimeout(60*time.Second).Should(Succeed(), "weights 1:2:1 once the member is back")
 
-	samples, lowest, at := sampler.finish()
-	t.Logf("%d samples; lowest desired sum %d (%v)", samples, lowest, at)
+	_, lowest, at := sampler.finish(t)
+	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
+}
+
+// TestNoExecuteTaintMovesReplicasAway taints one member NoExecute under 1,000 replicas spread
+// 334/333/333: its share moves to the others (500/500, plan reason NoExecute); without the taint
+// the split comes back; the desired sum never drops below 1,000 either way.
+func TestNoExecuteTaintMovesReplicasAway(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "taint")
+	tainted := fed.Members[0]
+	fd := deployment(ns, "k8shserver", 1000)
+	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
+	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
+	defer deleteAndWait(t, fd)
+	defer logStatusOnFailure(t, fd, &fd.Status)
+	var spread map[string]int32
+	g.Eventually(func(g Gomega) {
+		spread = memberReplicas(g, ns, fd.Name)
+		g.Expect(spread).To(HaveLen(3))
+		g.Expect(sum(spread)).To(Equal(int32(1000)))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	sampler := sampleReplicas(ns, fd.Name, spread)
+
+	fc := &v1alpha1.FederatedCluster{ObjectMeta: metav1.ObjectMeta{Name: tainted.Name}}
+	updateHost(t, fc, func() {
+		fc.Spec.Taints = []v1alpha1.ClusterTaint{{Key: "maintenance", Effect: v1alpha1.TaintEffectNoExecute}}
+	})
+	want := map[string]int32{tainted.Name: 0, fed.Members[1].Name: 500, fed.Members[2].Name: 500}
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(want))
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fd), fd)).To(Succeed())
+		g.Expect(fd.Status.Plan).To(ContainElement(And(HaveField("Cluster", tainted.Name), HaveField("Replicas", int32(0)),
+			HaveField("Reasons", ContainElement("NoExecute")))))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "replicas move away from the NoExecute cluster")
+
+	updateHost(t, fc, func() { fc.Spec.Taints = nil })
+	g.Eventually(func(g Gomega) {
+		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(spread))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "back once the taint is gone")
+
+	_, lowest, at := sampler.finish(t)
 	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
 }
 

@@ -132,7 +132,8 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 	for _, name := range shrink {
 		if growthFailed {
 			statuses[name] = v1alpha1.ClusterStatus{Name: name, Phase: v1alpha1.PhasePending,
-				Message: "Scaling down waits until the clusters that take over its replicas are updated"}
+				Replicas: int32(current[name]), //nolint:gosec // a replica count kfed wrote
+				Message:  "Scaling down waits until the clusters that take over its replicas are updated"}
 			continue
 		}
 		statuses[name] = r.applyToMember(ctx, obj, byName[name], target, replicas, &out)
