@@ -118,6 +118,11 @@ test: lint generate-check tools ## Lint, check generated files, then run every t
 	@status=0; TMPDIR=$(TEST_TMP) $(GO) test $(GO_TEST_FLAGS) ./... || status=$$?; \
 	  bash hack/reap-test-processes.sh $(TEST_TMP); exit $$status
 
+BENCH_MEMBERS ?= 3
+BENCH_OBJECTS ?= 500
+
 .PHONY: bench
-bench: ## Run the benchmarks (figures, not pass/fail).
+bench: tools ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floor (BENCH_MEMBERS, BENCH_OBJECTS).
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	@mkdir -p $(TEST_TMP)
+	TMPDIR=$(TEST_TMP) $(GO) run ./test/perf -members $(BENCH_MEMBERS) -objects $(BENCH_OBJECTS)
