@@ -26,7 +26,7 @@ help: ## Show this help.
 
 ##@ Tools (pinned in hack/tools/*/go.mod; built once into bin/)
 
-KUBE_BINS := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler
+KUBE_BINS := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kubectl
 TOOL_BINS := $(KUBE_BINS) $(BIN)/etcd $(BIN)/kwok $(BIN)/kwok-stages.yaml $(BIN)/coredns \
              $(BIN)/controller-gen $(BIN)/helm $(BIN)/golangci-lint
 
@@ -47,10 +47,10 @@ KUBE_VERSION := v1.37.2
 KUBE_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
   -X $(p).gitVersion=$(KUBE_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=37 -X $(p).gitTreeState=clean)
 
-$(BIN)/kube-%: $(TOOLS)/kubernetes/go.mod $(TOOLS)/kubernetes/go.sum
-	@echo ">> building kube-$* $(KUBE_VERSION) (pinned in hack/tools/kubernetes)"
+$(BIN)/kube%: $(TOOLS)/kubernetes/go.mod $(TOOLS)/kubernetes/go.sum
+	@echo ">> building kube$* $(KUBE_VERSION) (pinned in hack/tools/kubernetes)"
 	@mkdir -p $(BIN)
-	cd $(TOOLS)/kubernetes && CGO_ENABLED=0 $(GO) build -ldflags='-s -w $(KUBE_LDFLAGS)' -o $@ k8s.io/kubernetes/cmd/kube-$*
+	cd $(TOOLS)/kubernetes && CGO_ENABLED=0 $(GO) build -ldflags='-s -w $(KUBE_LDFLAGS)' -o $@ k8s.io/kubernetes/cmd/kube$*
 $(BIN)/etcd: $(TOOLS)/etcd/go.mod $(TOOLS)/etcd/go.sum $(TOOLS)/etcd/main.go
 	$(call tool,etcd,.)
 $(BIN)/kwok: $(TOOLS)/kwok/go.mod $(TOOLS)/kwok/go.sum
