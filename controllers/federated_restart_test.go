@@ -17,6 +17,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/controllers"
+	"github.com/kfed-io/kfed/test/framework"
 )
 
 // writeCounter records the write requests (POST, PUT, PATCH, DELETE) that go through it.
@@ -135,15 +136,15 @@ func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
 	}).WithTimeout(time.Minute).WithPolling(3 * time.Second).Should(Succeed())
 
 	// Restart: stop the operator, start another whose requests are counted.
-	if err := operator.stop(); err != nil {
+	if err := operator.Stop(); err != nil {
 		t.Fatalf("stopping the operator: %v", err)
 	}
 	defer func() {
 		var err error
-		if operator, err = startManager(context.Background(), fed.Host.Config, controllers.Options{Namespace: operatorNamespace}); err != nil {
+		if operator, err = framework.StartManager(context.Background(), fed.Host, controllers.Options{Namespace: operatorNamespace}); err != nil {
 			t.Fatalf("starting the operator again: %v", err)
 		}
-		registry = operator.registry
+		registry = operator.Registry
 	}()
 	hostWrites, memberWrites := &writeCounter{}, &writeCounter{}
 	hostCfg := rest.CopyConfig(fed.Host.Config)
@@ -153,14 +154,16 @@ func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
 		okBefore[kind] = reconciles(g, kind)
 	}
 	restarted := time.Now()
-	var second *runningManager
-	second, err = startManager(context.Background(), hostCfg, controllers.Options{
+	// The same host, reached through the counting transport.
+	countedHost := &framework.Cluster{Topology: fed.Host.Topology, Config: hostCfg, Client: fed.Host.Client}
+	var second *framework.Manager
+	second, err = framework.StartManager(context.Background(), countedHost, controllers.Options{
 		Namespace:           operatorNamespace,
 		WrapMemberTransport: memberWrites.wrap,
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() {
-		if err := second.stop(); err != nil {
+		if err := second.Stop(); err != nil {
 			t.Errorf("stopping the second operator: %v", err)
 		}
 	}()
@@ -168,7 +171,7 @@ func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
 	// The new operator connects to every member and reconciles every object...
 	g.Eventually(func(g Gomega) {
 		for _, m := range fed.Members {
-			_, err := second.registry.Client(m.Name)
+			_, err := second.Registry.Client(m.Name)
 			g.Expect(err).NotTo(HaveOccurred())
 		}
 		for kind, before := range okBefore {

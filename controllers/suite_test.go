@@ -7,13 +7,8 @@ import (
 	"testing"
 
 	"go.uber.org/zap/zapcore"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/kfed-io/kfed/controllers"
 	"github.com/kfed-io/kfed/internal/member"
@@ -23,10 +18,11 @@ import (
 const operatorNamespace = "kfed-system"
 
 // Shared by the tests of this package: a host with kfed's CRDs, three members, and the manager
-// running in this process against the host.
+// running in this process against the host (framework.StartManager, which creates the operator
+// namespace).
 var (
 	fed      *framework.Federation
-	operator *runningManager
+	operator *framework.Manager
 	registry *member.Registry // operator's
 )
 
@@ -50,66 +46,16 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "stopping the clusters:", err)
 		}
 	}()
-	if err := fed.Host.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
-		fmt.Fprintln(os.Stderr, "creating the operator namespace:", err)
-		return 1
-	}
-	if operator, err = startManager(ctx, fed.Host.Config, controllers.Options{Namespace: operatorNamespace}); err != nil {
+	if operator, err = framework.StartManager(ctx, fed.Host, controllers.Options{Namespace: operatorNamespace}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	registry = operator.registry
+	registry = operator.Registry
 	code := m.Run()
-	if err := operator.stop(); err != nil {
+	if err := operator.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 	}
 	return code
-}
-
-// runningManager is kfed's manager running in the test process against the host.
-type runningManager struct {
-	registry *member.Registry
-	cancel   context.CancelFunc
-	done     chan error
-}
-
-// startManager starts kfed's manager against the host reached through cfg, as main does.
-// Controller names may repeat, so that a test can stop the manager and start another.
-func startManager(ctx context.Context, cfg *rest.Config, opts controllers.Options) (*runningManager, error) {
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		return nil, err
-	}
-	// As main's ctrl.GetConfig: no client-side rate limit (the API server's priority and
-	// fairness applies); the test clusters' admin configs would otherwise allow 5 requests/s.
-	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS = -1
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(opts),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr(true)},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("creating the manager: %w", err)
-	}
-	reg, err := controllers.Setup(mgr, opts)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	m := &runningManager{registry: reg, cancel: cancel, done: make(chan error, 1)}
-	go func() { m.done <- mgr.Start(ctx) }()
-	return m, nil
-}
-
-// stop stops the manager and waits until it has stopped.
-func (m *runningManager) stop() error {
-	m.cancel()
-	return <-m.done
 }
 
 // zapLevel is the test log level: errors only, unless KFED_TEST_VERBOSE is set.

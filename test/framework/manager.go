@@ -9,7 +9,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/kfed-io/kfed/controllers"
@@ -26,7 +28,8 @@ type Manager struct {
 }
 
 // StartManager runs the kfed manager (every controller, no metrics or probe endpoints) in this
-// process against host, with the operator namespace o.Namespace (created when missing).
+// process against host (through host.Config, which a test may wrap to watch the requests), with
+// the operator namespace o.Namespace (created when missing).
 func StartManager(ctx context.Context, host *Cluster, o controllers.Options) (*Manager, error) {
 	if o.Namespace == "" {
 		return nil, errors.New("StartManager needs the operator namespace")
@@ -50,6 +53,8 @@ func StartManager(ctx context.Context, host *Cluster, o controllers.Options) (*M
 		Cache:                  controllers.CacheOptions(o),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		// Controller names repeat when a test stops the manager and starts another.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
