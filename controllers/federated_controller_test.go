@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -176,6 +178,32 @@ func TestUnmanagedObjectIsLeftAloneUntilAdopted(t *testing.T) {
 	g.Consistently(func(g Gomega) {
 		g.Expect(memberConfigMap(g, m, ns, "shared").Data).To(HaveKeyWithValue("owner", "team-a"))
 	}).WithTimeout(3*time.Second).Should(Succeed(), "kfed never overwrites what it did not create")
+
+	// One Warning Event says so, once: reconciles that find the same conflict do not repeat it.
+	for i := range 2 {
+		updateHost(t, fcm, func() { fcm.Labels = map[string]string{"touched": fmt.Sprint(i)} })
+		g.Eventually(func(g Gomega) {
+			g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fcm), fcm)).To(Succeed())
+			g.Expect(fcm.Status.ObservedGeneration).To(Equal(fcm.Generation))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	}
+	alreadyExistsEvents := func(g Gomega) []eventsv1.Event {
+		var events eventsv1.EventList
+		g.Expect(fed.Host.Client.List(t.Context(), &events, client.InNamespace(ns))).To(Succeed())
+		var out []eventsv1.Event
+		for _, e := range events.Items {
+			if e.Regarding.Name == fcm.Name && e.Reason == string(v1alpha1.PhaseAlreadyExists) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	g.Eventually(alreadyExistsEvents).WithTimeout(30 * time.Second).ShouldNot(BeEmpty())
+	g.Consistently(func(g Gomega) {
+		events := alreadyExistsEvents(g)
+		g.Expect(events).To(HaveLen(1))
+		g.Expect(events[0].Series).To(BeNil(), "the Event is not repeated")
+	}).WithTimeout(3 * time.Second).Should(Succeed())
 
 	updateHost(t, fcm, func() { fcm.Annotations = map[string]string{v1alpha1.AnnotationAdopt: "true"} })
 	g.Eventually(func(g Gomega) {

@@ -404,8 +404,22 @@ func (r *FederatedReconciler) alreadyExists(obj propagate.Federated, st v1alpha1
 	st.Phase = v1alpha1.PhaseAlreadyExists
 	st.Message = fmt.Sprintf("%s %s exists in the cluster and kfed did not create it; annotate the %s with %s: \"true\" to take it over",
 		live.GetKind(), client.ObjectKeyFromObject(live), r.kind, v1alpha1.AnnotationAdopt)
-	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, string(v1alpha1.PhaseAlreadyExists), "Propagate", "Cluster %s: %s", st.Name, st.Message)
+	// Once per conflict: later reconciles (a resync, an operator restart) find it in the status
+	// and stay quiet.
+	if previousPhase(obj, st.Name) != v1alpha1.PhaseAlreadyExists {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, string(v1alpha1.PhaseAlreadyExists), "Propagate", "Cluster %s: %s", st.Name, st.Message)
+	}
 	return st
+}
+
+// previousPhase is the phase the object's status has for a cluster, before this reconcile.
+func previousPhase(obj propagate.Federated, cluster string) v1alpha1.PropagationPhase {
+	for _, c := range obj.GetFederatedStatus().Clusters {
+		if c.Name == cluster {
+			return c.Phase
+		}
+	}
+	return ""
 }
 
 // failed turns a member error into a Failed status with a reason where one is known.
