@@ -346,7 +346,8 @@ func TestFederatedObjectOfACustomKind(t *testing.T) {
 		g.Expect(fobj.Status.Clusters).To(ConsistOf(
 			And(HaveField("Name", m0.Name), HaveField("Phase", v1alpha1.PhasePropagated)),
 			And(HaveField("Name", m1.Name), HaveField("Phase", v1alpha1.PhasePropagated)),
-			And(HaveField("Name", m2.Name), HaveField("Phase", v1alpha1.PhaseFailed), HaveField("Reason", v1alpha1.ReasonKindNotServed))))
+			And(HaveField("Name", m2.Name), HaveField("Phase", v1alpha1.PhaseFailed), HaveField("Reason", v1alpha1.ReasonKindNotServed),
+				HaveField("Message", ContainSubstring("does not serve test.kfed.io/v1 Widget")))))
 		g.Expect(nested("spec", "size")(memberObject(g, m0, widgetGVK, key))).To(Equal(int64(3)))
 		w1 := memberObject(g, m1, widgetGVK, key)
 		g.Expect(nested("spec", "size")(w1)).To(Equal(int64(5)), "the override of %s", m1.Name)
@@ -357,6 +358,18 @@ func TestFederatedObjectOfACustomKind(t *testing.T) {
 	for _, c := range fobj.Status.Clusters {
 		t.Logf("%s: %s %s %s", c.Name, c.Phase, c.Reason, c.Message)
 	}
+
+	// Once the third member serves the kind, it gets its copy too.
+	installWidgetCRD(t, m2)
+	installed := time.Now()
+	g.Eventually(func(g Gomega) {
+		w2 := memberObject(g, m2, widgetGVK, key)
+		g.Expect(w2).NotTo(BeNil())
+		g.Expect(nested("spec", "size")(w2)).To(Equal(int64(3)))
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fobj), fobj)).To(Succeed())
+		g.Expect(fobj.Status.Clusters).To(HaveEach(HaveField("Phase", v1alpha1.PhasePropagated)))
+	}).WithTimeout(60*time.Second).Should(Succeed(), "propagated to %s once it serves Widgets", m2.Name)
+	t.Logf("propagated to %s %s after its CRD was installed", m2.Name, time.Since(installed).Round(100*time.Millisecond))
 }
 
 // TestNamespacedObjectStaysInItsNamespace tries to make a namespaced federated object write

@@ -140,6 +140,10 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 	}
 	for _, name := range selected {
 		out.clusters = append(out.clusters, statuses[name])
+		if statuses[name].Reason == v1alpha1.ReasonKindNotServed {
+			// Nothing in the member tells kfed when the kind is installed there: look again.
+			out.requeueAt(kindNotServedRecheck)
+		}
 	}
 
 	// Copies in clusters no longer selected go away.
@@ -256,6 +260,9 @@ func (r *FederatedReconciler) capacity(ctx context.Context, obj propagate.Federa
 	out.requeueAt(keep.Until.Sub(now))
 	return capacity
 }
+
+// kindNotServedRecheck is how often a member that does not serve an object's kind is looked at again.
+const kindNotServedRecheck = 15 * time.Second
 
 // capacityHoldWindows is how many unschedulable windows a capacity estimate is held.
 const capacityHoldWindows = 5
@@ -383,6 +390,13 @@ func (r *FederatedReconciler) applyToMember(ctx context.Context, obj propagate.F
 func (r *FederatedReconciler) checkScope(cl client.Client, desired *unstructured.Unstructured, st v1alpha1.ClusterStatus) (v1alpha1.ClusterStatus, bool) {
 	namespaced, err := cl.IsObjectNamespaced(desired)
 	switch {
+	case meta.IsNoMatchError(err):
+		// A stable message: the error's text varies with what discovery saw, and a status that
+		// changed with it would be rewritten for nothing.
+		st.Phase, st.Reason = v1alpha1.PhaseFailed, v1alpha1.ReasonKindNotServed
+		st.Message = fmt.Sprintf("The cluster does not serve %s %s (is its CustomResourceDefinition installed there?)",
+			desired.GetAPIVersion(), desired.GetKind())
+		return st, false
 	case err != nil:
 		return failed(st, fmt.Errorf("finding the scope of %s: %w", desired.GroupVersionKind().Kind, err)), false
 	case !namespaced && desired.GetNamespace() != "":
