@@ -145,8 +145,6 @@ func TestJoinedIdentityPropagates(t *testing.T) {
 // TestFederatedObjectOutsideTheRoleIsForbidden: a FederatedObject of a kind the default
 // ClusterRole does not cover fails in that cluster with reason Forbidden.
 func TestFederatedObjectOutsideTheRoleIsForbidden(t *testing.T) {
-	t.Skip("known operator bug: the member cache cannot list a kind the identity may not list (Role), " +
-		"so the FederatedObject's reconcile blocks on the cache read and never reports Forbidden (internal/member, controllers)")
 	joinOnce(t)
 	ctx := t.Context()
 	m := fed.Members[0]

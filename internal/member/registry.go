@@ -191,7 +191,8 @@ func (r *Registry) Health(name string) (Health, bool) {
 	return e.health(), true
 }
 
-// Client returns a client of a Ready, synced member; its reads come from the member's cache.
+// Client returns a client of a Ready, synced member; its reads come from the member's cache once
+// the kind's informer has synced, from the API server until then (see syncedReader).
 func (r *Registry) Client(name string) (client.Client, error) {
 	e := r.get(name)
 	if e == nil {
@@ -509,12 +510,13 @@ func (e *entry) startCache() error {
 	}
 	clientCfg := rest.CopyConfig(cfg)
 	clientCfg.Timeout = e.reg.opts.RequestTimeout
-	cl, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme, Cache: &client.CacheOptions{Reader: c, Unstructured: true}})
+	direct, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme})
 	if err != nil {
 		stopCache()
 		return fmt.Errorf("creating the client of cluster %q: %w", e.name, err)
 	}
-	direct, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme})
+	reader := syncedReader{ctx: e.ctx, cache: c, direct: direct, scheme: e.reg.opts.Scheme}
+	cl, err := client.New(clientCfg, client.Options{Scheme: e.reg.opts.Scheme, Cache: &client.CacheOptions{Reader: reader, Unstructured: true}})
 	if err != nil {
 		stopCache()
 		return fmt.Errorf("creating the client of cluster %q: %w", e.name, err)

@@ -80,6 +80,12 @@ func joinAll(ctx context.Context, fed *framework.Federation, mgr *framework.Mana
 	return nil
 }
 
+// The kinds of the bench objects, as the member watches name them.
+const (
+	kindConfigMap  = "ConfigMap"
+	kindDeployment = "Deployment"
+)
+
 // object is one bench object: a ConfigMap or a Deployment with one replica per member.
 type object struct {
 	kind, name string
@@ -91,9 +97,9 @@ func objects(n int) []object {
 	out := make([]object, n)
 	for i := range out {
 		if i%2 == 0 {
-			out[i] = object{kind: "ConfigMap", name: fmt.Sprintf("cm-%05d", i)}
+			out[i] = object{kind: kindConfigMap, name: fmt.Sprintf("cm-%05d", i)}
 		} else {
-			out[i] = object{kind: "Deployment", name: fmt.Sprintf("deploy-%05d", i)}
+			out[i] = object{kind: kindDeployment, name: fmt.Sprintf("deploy-%05d", i)}
 		}
 	}
 	return out
@@ -120,7 +126,7 @@ func deploymentSpec(name string, replicas int32) appsv1.DeploymentSpec {
 // federated is the federated object the bench creates in the host for o.
 func federated(o object, ns string, members int) client.Object {
 	meta := metav1.ObjectMeta{Namespace: ns, Name: o.name}
-	if o.kind == "ConfigMap" {
+	if o.kind == kindConfigMap {
 		return &v1alpha1.FederatedConfigMap{ObjectMeta: meta, Spec: v1alpha1.FederatedConfigMapSpec{
 			Template: v1alpha1.ConfigMapTemplate{Metadata: v1alpha1.TemplateMeta{Labels: benchLabels}, Data: configMapData(o.name)},
 		}}
@@ -136,7 +142,7 @@ func federated(o object, ns string, members int) client.Object {
 // native is the object the floor writes into each member for o.
 func native(o object, ns string) client.Object {
 	meta := metav1.ObjectMeta{Namespace: ns, Name: o.name, Labels: benchLabels}
-	if o.kind == "ConfigMap" {
+	if o.kind == kindConfigMap {
 		return &corev1.ConfigMap{ObjectMeta: meta, Data: configMapData(o.name)}
 	}
 	return &appsv1.Deployment{ObjectMeta: meta, Spec: deploymentSpec(o.name, 1)}

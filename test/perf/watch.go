@@ -37,8 +37,8 @@ func watchMembers(ctx context.Context, members []*framework.Cluster) (*seen, err
 		factory := informers.NewSharedInformerFactoryWithOptions(cs, 0,
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = benchLabel }))
 		for kind, inf := range map[string]cache.SharedIndexInformer{
-			"ConfigMap":  factory.Core().V1().ConfigMaps().Informer(),
-			"Deployment": factory.Apps().V1().Deployments().Informer(),
+			kindConfigMap:  factory.Core().V1().ConfigMaps().Informer(),
+			kindDeployment: factory.Apps().V1().Deployments().Informer(),
 		} {
 			if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(obj any) {
 				if o, ok := obj.(metav1.Object); ok {
