@@ -63,6 +63,7 @@ type FederatedReconciler struct {
 	namespaces sync.Map // "<cluster>/<namespace>" → struct{}: member namespaces known to exist
 	seen       sync.Map // object UID → seenGeneration: when a generation was first reconciled
 	capacities sync.Map // "<object UID>/<cluster>" → *propagate.HeldCapacity
+	conflicts  sync.Map // "<object UID>/<cluster>" → struct{}: AlreadyExists reported by an Event
 }
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federateddeployments;federatedreplicasets;federateddaemonsets;federatedjobs;federatedconfigmaps;federatedsecrets;federatedservices;federatedingresses;federatedobjects;clusterfederatedobjects,verbs=get;list;watch;update;patch
@@ -165,12 +166,14 @@ func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federa
 func (r *FederatedReconciler) forget(obj propagate.Federated) {
 	uid := string(obj.GetUID())
 	r.seen.Delete(uid)
-	r.capacities.Range(func(key, _ any) bool {
-		if strings.HasPrefix(key.(string), uid+"/") {
-			r.capacities.Delete(key)
-		}
-		return true
-	})
+	for _, m := range []*sync.Map{&r.capacities, &r.conflicts} {
+		m.Range(func(key, _ any) bool {
+			if strings.HasPrefix(key.(string), uid+"/") {
+				m.Delete(key)
+			}
+			return true
+		})
+	}
 }
 
 // SetupWithManager registers the reconciler for its kind: its own objects, every

@@ -140,6 +140,9 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 	}
 	for _, name := range selected {
 		out.clusters = append(out.clusters, statuses[name])
+		if statuses[name].Phase != v1alpha1.PhaseAlreadyExists {
+			r.conflicts.Delete(string(obj.GetUID()) + "/" + name)
+		}
 		if statuses[name].Reason == v1alpha1.ReasonKindNotServed {
 			// Nothing in the member tells kfed when the kind is installed there: look again.
 			out.requeueAt(kindNotServedRecheck)
@@ -418,9 +421,10 @@ func (r *FederatedReconciler) alreadyExists(obj propagate.Federated, st v1alpha1
 	st.Phase = v1alpha1.PhaseAlreadyExists
 	st.Message = fmt.Sprintf("%s %s exists in the cluster and kfed did not create it; annotate the %s with %s: \"true\" to take it over",
 		live.GetKind(), client.ObjectKeyFromObject(live), r.kind, v1alpha1.AnnotationAdopt)
-	// Once per conflict: later reconciles (a resync, an operator restart) find it in the status
-	// and stay quiet.
-	if previousPhase(obj, st.Name) != v1alpha1.PhaseAlreadyExists {
+	// Once per conflict: later reconciles find it in the status (after an operator restart) or
+	// in memory (when the cache does not show the status patch yet) and stay quiet.
+	_, reported := r.conflicts.LoadOrStore(string(obj.GetUID())+"/"+st.Name, struct{}{})
+	if !reported && previousPhase(obj, st.Name) != v1alpha1.PhaseAlreadyExists {
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, string(v1alpha1.PhaseAlreadyExists), "Propagate", "Cluster %s: %s", st.Name, st.Message)
 	}
 	return st
