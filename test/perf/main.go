@@ -36,6 +36,7 @@ type config struct {
 	objects     int
 	concurrency int
 	timeout     time.Duration
+	cpuprofile  string
 }
 
 func main() {
@@ -44,6 +45,7 @@ func main() {
 	flag.IntVar(&c.objects, "objects", 500, "federated objects to create, half ConfigMaps and half Deployments")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "objects created in parallel, by kfed's user and by the floor alike")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up when a run has not converged by then")
+	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (the kfed manager runs in it) during the kfed run")
 	flag.Parse()
 	if c.members < 1 || c.members > len(framework.Members) || c.objects < 2 || c.concurrency < 1 {
 		fmt.Fprintf(os.Stderr, "perf: -members must be 1 to %d, -objects at least 2, -concurrency at least 1\n", len(framework.Members))
@@ -62,7 +64,6 @@ func run(ctx context.Context, c config) (retErr error) {
 	// Errors only; nothing once the figures are in (stopping cancels reconciles in flight).
 	level := uberzap.NewAtomicLevelAt(zapcore.ErrorLevel)
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(level)))
-	defer level.SetLevel(zapcore.FatalLevel)
 	fmt.Printf("Starting a host and %d members (real API servers)...\n", c.members)
 	fed, err := framework.Start(ctx, framework.Options{Members: c.members})
 	if err != nil {
@@ -75,6 +76,7 @@ func run(ctx context.Context, c config) (retErr error) {
 		return fmt.Errorf("starting the kfed manager: %w", err)
 	}
 	defer func() { retErr = errors.Join(retErr, mgr.Stop()) }()
+	defer level.SetLevel(zapcore.FatalLevel) // runs before the manager stops
 	if err := joinAll(ctx, fed, mgr); err != nil {
 		return err
 	}

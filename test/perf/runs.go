@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -202,6 +204,13 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 	if err != nil {
 		return result{}, err
 	}
+	if c.cpuprofile != "" {
+		stop, err := startCPUProfile(c.cpuprofile)
+		if err != nil {
+			return result{}, err
+		}
+		defer stop()
+	}
 	created, err := createAll(ctx, objs, ns, c.concurrency, func(ctx context.Context, o object) error {
 		return host.Create(ctx, federated(o, ns, len(fed.Members)))
 	})
@@ -338,4 +347,20 @@ func report(out io.Writer, c config, k, f result) {
 	p("%-38s %12.0f %12.0f %11.0f%%\n", "throughput (object x cluster writes/s)", kt, ft, 100*kt/ft)
 	p("%-38s %12.2f %12d\n", "member writes per object", k.writes/float64(c.objects), c.members)
 	p("(the member writes of kfed include the namespace it creates in each member once)\n")
+}
+
+// startCPUProfile writes a CPU profile of this process to path until the returned func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating the CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("starting the CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
