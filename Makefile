@@ -110,12 +110,35 @@ build: ## Build bin/manager and bin/kfed.
 	$(GOBUILD) -o $(BIN)/manager .
 	$(GOBUILD) -o $(BIN)/kfed ./cmd/kfed
 
+##@ Try it
+
+CLUSTERS ?= 3
+DEMO_DIR ?=
+
+# On a machine where bin/ is not built yet, say why the first `make demo` takes a while before
+# make starts building.
+ifneq ($(filter demo,$(MAKECMDGOALS)),)
+ifneq ($(words $(wildcard $(TOOL_BINS))),$(words $(TOOL_BINS)))
+$(info >> First run: building the pinned tools into bin/ (Kubernetes, etcd, kwok, ...) takes about 15 minutes on 2 cores, once; later runs start in under a minute)
+endif
+endif
+
+.PHONY: demo
+demo: tools build ## The federation walkthrough on this machine (CLUSTERS=3|5, DEMO_DIR); leaves it running until `bin/kfed dev down`.
+	@CLUSTERS=$(CLUSTERS) DEMO_DIR=$(DEMO_DIR) bash hack/demo.sh
+
 ##@ Test
 
 .PHONY: test
 test: lint generate-check tools ## Lint, check generated files, then run every test against real API servers.
 	@mkdir -p $(TEST_TMP)
 	@status=0; TMPDIR=$(TEST_TMP) $(GO) test $(GO_TEST_FLAGS) ./... || status=$$?; \
+	  bash hack/reap-test-processes.sh $(TEST_TMP); exit $$status
+
+.PHONY: e2e
+e2e: tools ## Replay the walkthrough end to end with the kfed binary on a local federation of full members (test/e2e).
+	@mkdir -p $(TEST_TMP)
+	@status=0; TMPDIR=$(TEST_TMP) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e/ || status=$$?; \
 	  bash hack/reap-test-processes.sh $(TEST_TMP); exit $$status
 
 BENCH_MEMBERS ?= 3

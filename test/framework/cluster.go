@@ -179,8 +179,11 @@ func (c *Cluster) startControllers() error {
 			"--kube-api-qps=500", "--kube-api-burst=1000"}},
 		{"kube-scheduler", []string{"--kubeconfig=" + kubeconfig, "--leader-elect=false", "--secure-port=0",
 			"--kube-api-qps=500", "--kube-api-burst=1000"}},
+		// kwok renews a Lease per node (the node-heartbeat-with-lease stage writes node status
+		// only every 10 min): without leases, nodes go NotReady after the controller manager's
+		// 50 s grace period and their pods lose Ready.
 		{"kwok", []string{"--kubeconfig=" + kubeconfig, "--manage-all-nodes=true", "--server-address=127.0.0.1:0",
-			"--config=" + stages}},
+			"--node-lease-duration-seconds=40", "--config=" + stages}},
 	} {
 		if err := c.startProcess(p.name, p.args...); err != nil {
 			return err

@@ -38,6 +38,19 @@ func Down(dir string, out io.Writer) error {
 		}
 	}
 	// Whatever is left under dir (a background process that was killed) goes too.
+	if left = reap(dir); len(left) > 0 {
+		return fmt.Errorf("processes left under %s: %s", dir, strings.Join(left, "; "))
+	}
+	for _, f := range []string{pidFile, readyFile} {
+		_ = os.Remove(filepath.Join(dir, f))
+	}
+	_, _ = fmt.Fprintf(out, "Local federation in %s stopped; no process is left\n", dir)
+	return nil
+}
+
+// reap kills every process under dir and returns those still there after 5 s.
+func reap(dir string) []string {
+	var left []string
 	for range 50 {
 		if left = ProcessesUnder(dir); len(left) == 0 {
 			break
@@ -49,12 +62,5 @@ func Down(dir string, out io.Writer) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if len(left) > 0 {
-		return fmt.Errorf("processes left under %s: %s", dir, strings.Join(left, "; "))
-	}
-	for _, f := range []string{pidFile, readyFile} {
-		_ = os.Remove(filepath.Join(dir, f))
-	}
-	_, _ = fmt.Fprintf(out, "Local federation in %s stopped; no process is left\n", dir)
-	return nil
+	return left
 }

@@ -2,6 +2,7 @@ package dev
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kfed-io/kfed/test/framework"
 )
+
+// startTimeoutEnv is how long envtest waits for each control-plane process to start.
+const startTimeoutEnv = "KUBEBUILDER_CONTROLPLANE_START_TIMEOUT"
 
 // Up starts the federation in a background process (its own session, so that it survives the
 // shell), waits until every member is joined and Ready, and prints how to use it. executable is
@@ -28,13 +34,20 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 		return fmt.Errorf("resolving --dir %s: %w", o.Dir, err)
 	}
 	if pid, ok := running(dir); ok {
-		return fmt.Errorf("a local federation already runs in %s (pid %d): `kfed dev down --dir %s` first", dir, pid, dir)
+		return fmt.Errorf("a local federation already runs in %s (pid %d): use it (export KUBECONFIG=%s) or stop it first with `kfed dev down --dir %s`",
+			dir, pid, filepath.Join(dir, KubeconfigFile), dir)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	for _, f := range []string{readyFile, errorFile, pidFile} {
-		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+	// What a federation stopped earlier left here cannot be reused (its etcd data is gone), and
+	// envtest does not load the certificates it finds in a cluster's folder: start clean.
+	old := []string{readyFile, errorFile, pidFile, KubeconfigFile, "tmp", "host"}
+	for _, m := range framework.Members {
+		old = append(old, m.Name)
+	}
+	for _, f := range old {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
 			return fmt.Errorf("removing the old %s: %w", f, err)
 		}
 	}
@@ -54,6 +67,11 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 		return fmt.Errorf("creating %s: %w", tmp, err)
 	}
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "KFED_TOOLS_DIR="+o.ToolsDir)
+	// envtest gives each API server and etcd 20 s to start by default: too short for four
+	// control planes starting at once on a busy two-core laptop.
+	if os.Getenv(startTimeoutEnv) == "" {
+		cmd.Env = append(cmd.Env, startTimeoutEnv+"=2m")
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting the background process: %w", err)
@@ -72,6 +90,8 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 	for {
 		select {
 		case err := <-exited:
+			// A crash skips the background process's cleanup: no cluster process may outlive it.
+			reap(dir)
 			msg, _ := os.ReadFile(filepath.Join(dir, errorFile)) //nolint:gosec // the user's own folder
 			return fmt.Errorf("the background process exited (%v): %s; see %s", err, strings.TrimSpace(string(msg)), logPath)
 		case <-deadline:
@@ -82,7 +102,15 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 		case <-tick.C:
 		}
 		if msg, err := os.ReadFile(filepath.Join(dir, errorFile)); err == nil { //nolint:gosec // the user's own folder
-			return fmt.Errorf("the local federation failed to start: %s; see %s", strings.TrimSpace(string(msg)), logPath)
+			// The background process stops what it started, then exits; whatever is left goes.
+			exit := errors.New("killed: still running a minute later")
+			select {
+			case exit = <-exited:
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+			}
+			reap(dir)
+			return fmt.Errorf("the local federation failed to start: %s (background process: %v); see %s", strings.TrimSpace(string(msg)), exit, logPath)
 		}
 		ready, err := os.ReadFile(filepath.Join(dir, readyFile)) //nolint:gosec // the user's own folder
 		if err != nil {

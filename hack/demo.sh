@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# make demo: the Kubernetes federation walkthrough on this machine, as a narrated terminal
+# session. It starts a local federation (`kfed dev up`: a host and CLUSTERS full member
+# clusters, kwok fake nodes), spreads 1,000 replicas of k8shserver over the members, shows the
+# federated Service, then leaves the federation running and says how to look around and stop it.
+#
+#   CLUSTERS   members, 3 (334/333/333) or 5 (200 each); default 3
+#   DEMO_DIR   the federation's folder; default kfed's own (~/.kfed/dev)
+#
+# `make demo` builds bin/ first (make tools build); run directly, bin/ must be built already.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+clusters=${CLUSTERS:-3}
+dir=${DEMO_DIR:-$HOME/.kfed/dev}
+total=1000
+sample=config/samples/k8shserver.yaml
+export PATH="$root/bin:$PATH"
+
+# say prints narration, one argument a line; show prints a command as it would be typed; run
+# shows, then runs it.
+say() {
+  echo
+  printf '\033[1m# %s\033[0m\n' "$@"
+}
+show() {
+  local words=() a
+  for a in "$@"; do
+    if [[ $a =~ [^A-Za-z0-9_./:=,@%+-] ]]; then words+=("'$a'"); else words+=("$a"); fi
+  done
+  printf '\033[1;32m$\033[0m %s\n' "${words[*]}"
+}
+run() { show "$@"; "$@"; }
+
+for b in kfed kubectl; do
+  [[ -x bin/$b ]] || { echo "bin/$b is missing: run 'make demo' (it builds bin/ first)" >&2; exit 1; }
+done
+dir_flag=()
+[[ -n ${DEMO_DIR:-} ]] && dir_flag=(--dir "$dir")
+demo_start=$SECONDS
+
+say "kfed demo: the Kubernetes federation walkthrough, with $clusters member clusters on this machine."
+say "kfed and kubectl come from bin/ (make build, make tools):"
+printf '\033[1;32m$\033[0m export PATH=%s/bin:$PATH\n' "$root"
+
+say "Start a local federation: a host and $clusters members, each an API server, controller manager," \
+  "scheduler and kwok fake nodes labelled with its region and zone; the operator runs against the" \
+  "host and joins every member with 'kfed join'. It runs in the background (about 40 s to start)."
+up_log=$(mktemp)
+trap 'rm -f "$up_log"' EXIT
+show kfed dev up --clusters "$clusters" "${dir_flag[@]}"
+up_start=$SECONDS
+if ! kfed dev up --clusters "$clusters" "${dir_flag[@]}" 2>&1 | tee "$up_log"; then
+  if grep -q 'already runs in' "$up_log"; then
+    cat <<EOF
+
+A local federation is already running in $dir (from an earlier 'make demo'?).
+Look around in it:
+  export PATH=$root/bin:\$PATH KUBECONFIG=$dir/kubeconfig
+  kfed status
+or stop it and start the demo again:
+  bin/kfed dev down ${dir_flag[*]}
+  make demo
+EOF
+  fi
+  exit 1
+fi
+up_took=$((SECONDS - up_start))
+
+say "Every kubectl and kfed command below uses the federation's kubeconfig: context 'federation' is" \
+  "the host, and each member has a context of its own name."
+show export KUBECONFIG="$dir/kubeconfig"
+export KUBECONFIG="$dir/kubeconfig"
+mapfile -t members < <(kubectl config get-contexts -o name | grep -v '^federation$' | sort)
+
+say "The joined clusters, each Ready, with the region and zone read from its nodes' labels:"
+run kfed status
+
+say "Create the walkthrough's app in the host: a FederatedDeployment of $total replicas with equal" \
+  "weights, and a FederatedService of type LoadBalancer ($sample)."
+run kubectl --context federation apply -f "$sample"
+
+say "kfed splits the $total replicas over the ${#members[@]} clusters; kwok runs the pods. Wait until all are Ready:"
+apply_start=$SECONDS
+run kubectl --context federation wait fdeploy/k8shserver --for=jsonpath='{.status.readyReplicas}'="$total" --timeout=5m
+ready_took=$((SECONDS - apply_start))
+run kubectl --context federation get fdeploy k8shserver
+say "Each member runs its share, as a plain Deployment:"
+for m in "${members[@]}"; do
+  run kubectl --context "$m" get deploy k8shserver
+done
+# The walkthrough's promise: shares differ by at most one (334/333/333, or 200 each over five).
+low=$((total / ${#members[@]}))
+for m in "${members[@]}"; do
+  n=$(kubectl --context "$m" get deploy k8shserver -o jsonpath='{.status.readyReplicas}')
+  if ((n < low || n > low + 1)); then
+    echo "unexpected: $m runs $n Ready replicas, not $low or $((low + 1))" >&2
+    exit 1
+  fi
+done
+run kfed status
+
+say "The FederatedService made a Service of type LoadBalancer in every member. No cloud assigns" \
+  "load-balancer addresses here: 'kfed dev' SIMULATES them with per-cluster loopback addresses."
+run kubectl --context federation wait fsvc/k8shserver --for=condition=Ready --timeout=2m
+run kubectl --context federation get fsvc k8shserver
+for m in "${members[@]}"; do
+  kubectl --context "$m" wait svc/k8shserver --for=jsonpath='{.status.loadBalancer.ingress}' --timeout=1m >/dev/null
+  run kubectl --context "$m" get svc k8shserver
+done
+
+say "Not built yet: DNS names for the service (FederatedDomain) and a global address (FederatedIngress)."
+
+total_took=$((SECONDS - demo_start))
+say "Timings: federation up in ${up_took} s; $total replicas Ready ${ready_took} s after the apply; demo ${total_took} s."
+
+cat <<EOF
+
+The federation keeps running in the background. Look around:
+  export PATH=$root/bin:\$PATH KUBECONFIG=$dir/kubeconfig
+  kfed status
+  kubectl --context federation get federatedclusters
+  kubectl --context federation get fdeploy k8shserver -o yaml    # status.plan: why each cluster has its count
+  kubectl --context ${members[0]} get pods -l app=k8shserver
+  kubectl --context federation patch fdeploy k8shserver --type merge -p '{"spec":{"template":{"spec":{"replicas":1500}}}}'
+  less $dir/dev.log                         # the operator's and the clusters' log
+Stop it (no process is left behind):
+  kfed dev down ${dir_flag[*]}
+EOF
