@@ -126,6 +126,11 @@ func StartCluster(ctx context.Context, o ClusterOptions) (_ *Cluster, retErr err
 		CRDDirectoryPaths:     o.CRDDirs,
 		ErrorIfCRDPathMissing: len(o.CRDDirs) > 0,
 	}
+	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
+		// envtest's 20 s is short when several API servers start at once on two cores (go test
+		// runs two packages at a time, each starting a host and members).
+		c.env.ControlPlaneStartTimeout = 2 * time.Minute
+	}
 	// A fixed certificate folder lets the API server restart with the same certificates.
 	c.env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
 	// Close open watches at shutdown instead of waiting for them, so that a stop is prompt.
