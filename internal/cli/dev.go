@@ -48,7 +48,7 @@ SIMULATION: no cloud load balancer exists here.`,
 		},
 	}
 	up.Flags().IntVar(&o.Clusters, "clusters", o.Clusters, "Number of members: 3 or 5 for the walkthrough (1 to 5)")
-	up.Flags().StringVar(&o.ToolsDir, "tools-dir", o.ToolsDir, "Folder of the binaries `make tools` builds (default: $KFED_TOOLS_DIR, else kfed's own folder)")
+	up.Flags().StringVar(&o.ToolsDir, "tools-dir", o.ToolsDir, "Folder of the binaries 'make tools' builds: $KFED_TOOLS_DIR, else the folder of the kfed binary")
 	up.Flags().DurationVar(&wait, "wait", 5*time.Minute, "How long to wait for the federation to be up")
 
 	down := &cobra.Command{
