@@ -11,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/kfed-io/kfed/api/v1alpha1"
 )
 
 // TestUnschedulablePodsMoveReplicasAway spreads 30 replicas 10/10/10 and then makes one member
@@ -28,15 +26,8 @@ func TestUnschedulablePodsMoveReplicasAway(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "capacity")
 	full := fed.Members[0]
-	fd := deployment(ns, "batch", 30)
-	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
-	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
-	defer deleteAndWait(t, fd)
-	defer logStatusOnFailure(t, fd, &fd.Status)
-	g.Eventually(func(g Gomega) {
-		g.Expect(memberReplicas(g, ns, fd.Name)).To(HaveEach(Equal(int32(10))))
-		g.Expect(memberReplicas(g, ns, fd.Name)).To(HaveLen(3))
-	}).WithTimeout(30 * time.Second).Should(Succeed())
+	fd, spread := spreadDeployment(t, ns, "batch", 30)
+	g.Expect(spread).To(HaveEach(Equal(int32(10))))
 
 	// The member's side: 6 pods placed, 4 Unschedulable for five minutes, 6 of 10 ready.
 	ctx := t.Context()

@@ -121,6 +121,26 @@ func sum(m map[string]int32) int32 {
 	return n
 }
 
+// spreadDeployment creates a FederatedDeployment of total replicas with rebalance on, deleted when
+// the test ends, and waits until the members hold all of them; it returns the object and the
+// split.
+func spreadDeployment(t *testing.T, ns, name string, total int32) (*v1alpha1.FederatedDeployment, map[string]int32) {
+	t.Helper()
+	g := NewWithT(t)
+	fd := deployment(ns, name, total)
+	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
+	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
+	t.Cleanup(func() { deleteAndWait(t, fd) })
+	t.Cleanup(func() { logStatusOnFailure(t, fd, &fd.Status) })
+	var spread map[string]int32
+	g.Eventually(func(g Gomega) {
+		spread = memberReplicas(g, ns, fd.Name)
+		g.Expect(spread).To(HaveLen(len(fed.Members)))
+		g.Expect(sum(spread)).To(Equal(total))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	return fd, spread
+}
+
 // TestDeadMemberReplicasMoveAndComeBack kills one member's API server under a federated
 // Deployment of 1,000 replicas spread 334/333/333 with rebalance on: within the health bound the
 // two others carry 500/500; once the member is back the split converges to what it was; and at
@@ -129,19 +149,8 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	g := NewWithT(t)
 	joinAll(t) // fast probes: every 2 s, 1 s timeout, NotReady after 2 failures
 	ns := hostNamespace(t, "failover")
-	fd := deployment(ns, "k8shserver", 1000)
-	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
-	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
-	defer deleteAndWait(t, fd)
-	defer logStatusOnFailure(t, fd, &fd.Status)
-
-	var spread map[string]int32
-	g.Eventually(func(g Gomega) {
-		spread = memberReplicas(g, ns, fd.Name)
-		g.Expect(spread).To(HaveLen(3))
-		g.Expect(sum(spread)).To(Equal(int32(1000)))
-		g.Expect(spread).To(HaveEach(BeNumerically("~", 333, 1)))
-	}).WithTimeout(30 * time.Second).Should(Succeed())
+	fd, spread := spreadDeployment(t, ns, "k8shserver", 1000)
+	g.Expect(spread).To(HaveEach(BeNumerically("~", 333, 1)))
 	t.Logf("spread before the failure: %v", spread)
 
 	victim := fed.Members[0]
@@ -206,17 +215,7 @@ func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "reweigh")
 	victim, m1, m2 := fed.Members[0], fed.Members[1], fed.Members[2]
-	fd := deployment(ns, "k8shserver", 1000)
-	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
-	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
-	defer deleteAndWait(t, fd)
-	defer logStatusOnFailure(t, fd, &fd.Status)
-	var spread map[string]int32
-	g.Eventually(func(g Gomega) {
-		spread = memberReplicas(g, ns, fd.Name)
-		g.Expect(spread).To(HaveLen(3))
-		g.Expect(sum(spread)).To(Equal(int32(1000)))
-	}).WithTimeout(30 * time.Second).Should(Succeed())
+	fd, spread := spreadDeployment(t, ns, "k8shserver", 1000)
 	sampler := sampleReplicas(ns, fd.Name, maps.Clone(spread))
 
 	if err := victim.StopAPIServer(); err != nil {
@@ -268,17 +267,7 @@ func TestNoExecuteTaintMovesReplicasAway(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "taint")
 	tainted := fed.Members[0]
-	fd := deployment(ns, "k8shserver", 1000)
-	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
-	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
-	defer deleteAndWait(t, fd)
-	defer logStatusOnFailure(t, fd, &fd.Status)
-	var spread map[string]int32
-	g.Eventually(func(g Gomega) {
-		spread = memberReplicas(g, ns, fd.Name)
-		g.Expect(spread).To(HaveLen(3))
-		g.Expect(sum(spread)).To(Equal(int32(1000)))
-	}).WithTimeout(30 * time.Second).Should(Succeed())
+	fd, spread := spreadDeployment(t, ns, "k8shserver", 1000)
 	sampler := sampleReplicas(ns, fd.Name, spread)
 
 	fc := &v1alpha1.FederatedCluster{ObjectMeta: metav1.ObjectMeta{Name: tainted.Name}}
