@@ -103,14 +103,20 @@ func (s *replicaSampler) pass() map[string]int32 {
 }
 
 // finish stops sampling and returns the number of samples and the lowest sum with its split.
-func (s *replicaSampler) finish(t *testing.T) (samples int, lowest int32, at map[string]int32) {
+// finish stops sampling, fails the test when the desired sum ever dropped below floor, and returns
+// how many consistent samples were taken.
+func (s *replicaSampler) finish(t *testing.T, floor int32) int {
+	t.Helper()
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.Logf("%d consistent samples of the members' desired replicas (%d more taken while replicas moved); lowest sum %d (%v)",
 		s.samples, s.moving, s.lowest, s.lowAt)
-	return s.samples, s.lowest, s.lowAt
+	if s.lowest < floor {
+		t.Errorf("the desired total dropped to %d: %v", s.lowest, s.lowAt)
+	}
+	return s.samples
 }
 
 func sum(m map[string]int32) int32 {
@@ -202,9 +208,7 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	}).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(Succeed(), "back to the split before the failure")
 	t.Logf("back to %v %s after the API server of %s was started again", spread, time.Since(back).Round(10*time.Millisecond), victim.Name)
 
-	samples, lowest, at := sampler.finish(t)
-	g.Expect(samples).To(BeNumerically(">", 10))
-	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
+	g.Expect(sampler.finish(t, 1000)).To(BeNumerically(">", 10))
 }
 
 // TestShrinkIsNotHeldBackByADeadMember changes the weights while one member is down: the dead
@@ -255,8 +259,7 @@ func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
 		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(map[string]int32{victim.Name: 250, m1.Name: 500, m2.Name: 250}))
 	}).WithTimeout(60*time.Second).Should(Succeed(), "weights 1:2:1 once the member is back")
 
-	_, lowest, at := sampler.finish(t)
-	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
+	sampler.finish(t, 1000)
 }
 
 // TestNoExecuteTaintMovesReplicasAway taints one member NoExecute under 1,000 replicas spread
@@ -287,8 +290,7 @@ func TestNoExecuteTaintMovesReplicasAway(t *testing.T) {
 		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(spread))
 	}).WithTimeout(30*time.Second).Should(Succeed(), "back once the taint is gone")
 
-	_, lowest, at := sampler.finish(t)
-	g.Expect(lowest).To(BeNumerically(">=", 1000), fmt.Sprintf("the desired total dropped to %d: %v", lowest, at))
+	sampler.finish(t, 1000)
 }
 
 // TestDeadMemberHoldsTheFinalizerUntilUnjoined deletes a federated object while one member's API
