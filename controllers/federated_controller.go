@@ -33,9 +33,6 @@ import (
 // looking again; the Registry's notice of it usually comes first.
 const waitForVerdict = 5 * time.Second
 
-// finalizerCleanup holds a federated object until its member copies are deleted (or orphaned).
-const finalizerCleanup = "federation.kfed.io/cleanup"
-
 // Kind tells the generic reconciler how to make objects of one federated kind.
 type Kind struct {
 	// New returns an empty object of the kind.
@@ -80,9 +77,9 @@ func (r *FederatedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return r.finalize(ctx, obj)
 	}
-	if !controllerutil.ContainsFinalizer(obj, finalizerCleanup) {
+	if !controllerutil.ContainsFinalizer(obj, v1alpha1.FinalizerCleanup) {
 		patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
-		controllerutil.AddFinalizer(obj, finalizerCleanup)
+		controllerutil.AddFinalizer(obj, v1alpha1.FinalizerCleanup)
 		if err := r.Client.Patch(ctx, obj, patch); err != nil {
 			return ctrl.Result{}, fmt.Errorf("adding the finalizer to %s %s: %w", r.kind, req, err)
 		}
@@ -121,7 +118,7 @@ func (r *FederatedReconciler) clusters(ctx context.Context) ([]v1alpha1.Federate
 // finalize deletes the member copies (unless the object is orphaned) and then releases the
 // finalizer. A member that cannot be reached holds it; unjoining that member releases it.
 func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federated) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(obj, finalizerCleanup) {
+	if !controllerutil.ContainsFinalizer(obj, v1alpha1.FinalizerCleanup) {
 		return ctrl.Result{}, nil
 	}
 	if !annotated(obj, v1alpha1.AnnotationOrphan) {
@@ -129,10 +126,17 @@ func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federa
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		var blocked []string
+		names := make([]string, len(clusters))
 		for i := range clusters {
-			if err := r.deleteFromMember(ctx, obj, clusters[i].Name); err != nil {
-				blocked = append(blocked, fmt.Sprintf("%s (%v)", clusters[i].Name, err))
+			names[i] = clusters[i].Name
+		}
+		_, errs := forEachMember(names, func(name string) (struct{}, error) {
+			return struct{}{}, r.deleteFromMember(ctx, obj, name)
+		})
+		var blocked []string
+		for i, err := range errs {
+			if err != nil {
+				blocked = append(blocked, fmt.Sprintf("%s (%v)", names[i], err))
 			}
 		}
 		if len(blocked) > 0 {
@@ -155,7 +159,7 @@ func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federa
 	}
 	r.forget(obj)
 	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
-	controllerutil.RemoveFinalizer(obj, finalizerCleanup)
+	controllerutil.RemoveFinalizer(obj, v1alpha1.FinalizerCleanup)
 	if err := r.Client.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("removing the finalizer of %s %s: %w", r.kind, client.ObjectKeyFromObject(obj), err)
 	}

@@ -152,6 +152,51 @@ func TestDriftInAMemberIsReverted(t *testing.T) {
 	}).WithTimeout(30*time.Second).Should(Succeed(), "a deletion in the member is undone")
 }
 
+// kfed creates a member object with a plain create and applies later changes: a field dropped
+// from the template must still go away in the member, and kfed must own its fields through one
+// server-side apply entry.
+func TestTemplateChangesReachMembers(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "template-changes")
+	fcm := &v1alpha1.FederatedConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tuning"},
+		Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{
+			Metadata: v1alpha1.TemplateMeta{Labels: map[string]string{"tier": "gold"}},
+			Data:     map[string]string{"keep": "1", "drop": "2"},
+		}},
+	}
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	defer deleteAndWait(t, fcm)
+	for _, m := range fed.Members {
+		g.Eventually(func(g Gomega) {
+			g.Expect(memberConfigMap(g, m, ns, "tuning")).NotTo(BeNil())
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	}
+
+	updateHost(t, fcm, func() {
+		fcm.Spec.Template.Data = map[string]string{"keep": "3"}
+		fcm.Spec.Template.Metadata.Labels = nil
+	})
+	for _, m := range fed.Members {
+		g.Eventually(func(g Gomega) {
+			cm := memberConfigMap(g, m, ns, "tuning")
+			g.Expect(cm).NotTo(BeNil())
+			g.Expect(cm.Data).To(Equal(map[string]string{"keep": "3"}), "cluster %s: the dropped key goes", m.Name)
+			g.Expect(cm.Labels).NotTo(HaveKey("tier"), "cluster %s: the dropped label goes", m.Name)
+			g.Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelManaged, "true"))
+			var kfed []metav1.ManagedFieldsEntry
+			for _, e := range cm.ManagedFields {
+				if e.Manager == "kfed" {
+					kfed = append(kfed, e)
+				}
+			}
+			g.Expect(kfed).To(HaveLen(1), "cluster %s: kfed's managedFields entries", m.Name)
+			g.Expect(kfed[0].Operation).To(Equal(metav1.ManagedFieldsOperationApply))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	}
+}
+
 func TestUnmanagedObjectIsLeftAloneUntilAdopted(t *testing.T) {
 	g := NewWithT(t)
 	joinAll(t)

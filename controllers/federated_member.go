@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -108,36 +110,7 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
 	}
 
-	// Clusters that grow (or have no replica count) first, then those that shrink, and those
-	// only when every growth was written: the sum of desired replicas never drops below the
-	// request while replicas move.
-	var grow, shrink []string
-	for _, name := range selected {
-		if n, planned := replicas[name]; planned && int64(n) < current[name] {
-			shrink = append(shrink, name)
-		} else {
-			grow = append(grow, name)
-		}
-	}
-	statuses := map[string]v1alpha1.ClusterStatus{}
-	growthFailed := false
-	for _, name := range grow {
-		st := r.applyToMember(ctx, obj, byName[name], target, replicas, &out)
-		statuses[name] = st
-		// A cluster planned at 0 because it is down or tainted is no growth to wait for.
-		if n, planned := replicas[name]; planned && int64(n) > current[name] && st.Phase != v1alpha1.PhasePropagated {
-			growthFailed = true
-		}
-	}
-	for _, name := range shrink {
-		if growthFailed {
-			statuses[name] = v1alpha1.ClusterStatus{Name: name, Phase: v1alpha1.PhasePending,
-				Replicas: int32(current[name]), //nolint:gosec // a replica count kfed wrote
-				Message:  "Scaling down waits until the clusters that take over its replicas are updated"}
-			continue
-		}
-		statuses[name] = r.applyToMember(ctx, obj, byName[name], target, replicas, &out)
-	}
+	statuses := r.applyInOrder(ctx, obj, selected, byName, target, replicas, current, &out)
 	for _, name := range selected {
 		out.clusters = append(out.clusters, statuses[name])
 		if statuses[name].Phase != v1alpha1.PhaseAlreadyExists {
@@ -160,6 +133,53 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		}
 	}
 	return out
+}
+
+// applyInOrder writes obj to the selected clusters and returns their statuses: the clusters that
+// grow (or have no replica count) first, in parallel, then those that shrink, and those only
+// when every growth was written, so the sum of desired replicas never drops below the request
+// while replicas move.
+func (r *FederatedReconciler) applyInOrder(ctx context.Context, obj propagate.Federated, selected []string,
+	byName map[string]*v1alpha1.FederatedCluster, target propagate.Target, replicas map[string]int32, current map[string]int64,
+	out *outcome) map[string]v1alpha1.ClusterStatus {
+	var grow, shrink []string
+	for _, name := range selected {
+		if n, planned := replicas[name]; planned && int64(n) < current[name] {
+			shrink = append(shrink, name)
+		} else {
+			grow = append(grow, name)
+		}
+	}
+	statuses := map[string]v1alpha1.ClusterStatus{}
+	apply := func(names []string) {
+		sts, errs := forEachMember(names, func(name string) (v1alpha1.ClusterStatus, error) {
+			return r.applyToMember(ctx, obj, byName[name], target, replicas)
+		})
+		for i, name := range names {
+			statuses[name] = sts[i]
+			if errs[i] != nil {
+				out.retryErr = errs[i]
+			}
+		}
+	}
+	apply(grow)
+	growthFailed := false
+	for _, name := range grow {
+		// A cluster planned at 0 because it is down or tainted is no growth to wait for.
+		if n, planned := replicas[name]; planned && int64(n) > current[name] && statuses[name].Phase != v1alpha1.PhasePropagated {
+			growthFailed = true
+		}
+	}
+	if growthFailed {
+		for _, name := range shrink {
+			statuses[name] = v1alpha1.ClusterStatus{Name: name, Phase: v1alpha1.PhasePending,
+				Replicas: int32(current[name]), //nolint:gosec // a replica count kfed wrote
+				Message:  "Scaling down waits until the clusters that take over its replicas are updated"}
+		}
+	} else {
+		apply(shrink)
+	}
+	return statuses
 }
 
 // planReplicas runs the replica scheduler for the kinds that have one. It returns the planned
@@ -303,23 +323,24 @@ func (o *outcome) requeueAt(d time.Duration) {
 }
 
 // applyToMember makes one member hold the desired copy of obj, writing only when what it has
-// differs, and reports the cluster's status.
+// differs, and reports the cluster's status; a write that failed for a reason that may pass is
+// also returned as an error. Safe to call for several members at once.
 func (r *FederatedReconciler) applyToMember(ctx context.Context, obj propagate.Federated, fc *v1alpha1.FederatedCluster,
-	target propagate.Target, replicas map[string]int32, out *outcome) v1alpha1.ClusterStatus {
+	target propagate.Target, replicas map[string]int32) (v1alpha1.ClusterStatus, error) {
 	st := v1alpha1.ClusterStatus{Name: fc.Name}
 	if !meta.IsStatusConditionTrue(fc.Status.Conditions, v1alpha1.ConditionReady) {
 		st.Phase, st.Message = v1alpha1.PhaseClusterNotReady, "The cluster is not Ready"
-		return st
+		return st, nil
 	}
 	cl, err := r.Registry.Client(fc.Name)
 	if err != nil {
 		st.Phase, st.Message = v1alpha1.PhaseClusterNotReady, "kfed is not connected to the cluster yet"
-		return st
+		return st, nil
 	}
 	direct, err := r.Registry.DirectClient(fc.Name)
 	if err != nil {
 		st.Phase, st.Message = v1alpha1.PhaseClusterNotReady, "kfed is not connected to the cluster yet"
-		return st
+		return st, nil
 	}
 	target.Cluster = propagate.Cluster{Name: fc.Name, Labels: fc.Labels}
 	target.Replicas = nil
@@ -329,62 +350,148 @@ func (r *FederatedReconciler) applyToMember(ctx context.Context, obj propagate.F
 	desired, err := propagate.Desired(obj, target)
 	if err != nil {
 		st.Phase, st.Reason, st.Message = v1alpha1.PhaseFailed, v1alpha1.ReasonOverrideFailed, err.Error()
-		return st
+		return st, nil
 	}
 	gvk := desired.GroupVersionKind()
 	r.Registry.Watch(gvk)
 	key := client.ObjectKeyFromObject(desired)
 	if st, ok := r.checkScope(cl, desired, st); !ok {
-		return st
+		return st, nil
 	}
 
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(gvk)
 	err = cl.Get(ctx, key, live)
-	if apierrors.IsNotFound(err) {
-		// Not among the objects kfed manages; one it did not create may be there.
-		err = direct.Get(ctx, key, live)
-		if err == nil && !ownedBy(live, obj) && !annotated(obj, v1alpha1.AnnotationAdopt) {
-			return r.alreadyExists(obj, st, live)
-		}
+	switch {
+	case apierrors.IsNotFound(err):
+		// Not among the objects kfed manages.
+		return r.createInMember(ctx, obj, fc.Name, direct, desired, target.Replicas)
+	case err != nil:
+		return failed(st, err), nil
 	}
+	return r.updateInMember(ctx, obj, fc.Name, direct, desired, live, target.Replicas)
+}
+
+// createInMember creates the desired copy in a member whose cache does not have it. A plain
+// create, not an apply: it fails when the name is taken by an object kfed did not create, which
+// is then left alone (or adopted with the annotation), and it costs the API server less.
+func (r *FederatedReconciler) createInMember(ctx context.Context, obj propagate.Federated, cluster string, direct client.Client,
+	desired *unstructured.Unstructured, planned *int32) (v1alpha1.ClusterStatus, error) {
+	st := v1alpha1.ClusterStatus{Name: cluster}
+	key := client.ObjectKeyFromObject(desired)
+	if err := r.ensureNamespace(ctx, cluster, direct, key.Namespace); err != nil {
+		return failed(st, err), nil
+	}
+	err := direct.Create(ctx, desired.DeepCopy(), client.FieldOwner(fieldOwner))
 	switch {
 	case err == nil:
-		if !ownedBy(live, obj) && !annotated(obj, v1alpha1.AnnotationAdopt) {
-			return r.alreadyExists(obj, st, live)
+		countWrite(cluster, "create")
+		r.observePropagation(obj)
+		st.Phase = v1alpha1.PhasePropagated
+		fillCounts(&st, nil, planned)
+		return st, nil
+	case apierrors.IsAlreadyExists(err):
+		// One kfed did not create, or one the cache does not show yet.
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(desired.GroupVersionKind())
+		if err := direct.Get(ctx, key, live); err != nil {
+			return r.writeFailed(st, desired, err)
 		}
-		if propagate.Matches(desired, live) {
-			st.Phase = v1alpha1.PhasePropagated
-			fillCounts(&st, live, target.Replicas)
-			return st
-		}
+		return r.updateInMember(ctx, obj, cluster, direct, desired, live, planned)
 	case apierrors.IsNotFound(err):
-		live = nil
-		if err := r.ensureNamespace(ctx, fc.Name, direct, key.Namespace); err != nil {
-			return failed(st, err)
-		}
-	default:
-		return failed(st, err)
+		r.namespaces.Delete(cluster + "/" + key.Namespace) // the namespace went away
 	}
-	verb := "update"
-	if live == nil {
-		verb = "create"
+	return r.writeFailed(st, desired, err)
+}
+
+// updateInMember makes an existing member object hold the desired copy: it applies what
+// differs, if kfed wrote the object (or adopts it).
+func (r *FederatedReconciler) updateInMember(ctx context.Context, obj propagate.Federated, cluster string, direct client.Client,
+	desired, live *unstructured.Unstructured, planned *int32) (v1alpha1.ClusterStatus, error) {
+	st := v1alpha1.ClusterStatus{Name: cluster}
+	if !ownedBy(live, obj) && !annotated(obj, v1alpha1.AnnotationAdopt) {
+		return r.alreadyExists(obj, st, live), nil
+	}
+	if propagate.Matches(desired, live) {
+		st.Phase = v1alpha1.PhasePropagated
+		fillCounts(&st, live, planned)
+		return st, nil
+	}
+	if err := r.takeOwnership(ctx, cluster, direct, live); err != nil {
+		return r.writeFailed(st, desired, err)
 	}
 	if err := direct.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.namespaces.Delete(fc.Name + "/" + key.Namespace) // the namespace went away
-		}
-		st = failed(st, err)
-		if st.Reason == "" {
-			out.retryErr = fmt.Errorf("applying %s %s in cluster %s: %w", gvk.Kind, key, fc.Name, err)
-		}
-		return st
+		return r.writeFailed(st, desired, err)
 	}
-	countWrite(fc.Name, verb)
+	countWrite(cluster, "update")
 	r.observePropagation(obj)
 	st.Phase = v1alpha1.PhasePropagated
-	fillCounts(&st, live, target.Replicas)
-	return st
+	fillCounts(&st, live, planned)
+	return st, nil
+}
+
+// takeOwnership moves the fields kfed owns in a member object through its create over to its
+// apply entry (propagate.ApplyOwnership), before its first apply to the object. The write is
+// conditional on the object's resourceVersion, read from the member when the cache had it.
+func (r *FederatedReconciler) takeOwnership(ctx context.Context, cluster string, direct client.Client, live *unstructured.Unstructured) error {
+	if _, changed, err := propagate.ApplyOwnership(live.GetManagedFields(), fieldOwner); !changed || err != nil {
+		return err
+	}
+	fresh := &unstructured.Unstructured{}
+	fresh.SetGroupVersionKind(live.GroupVersionKind())
+	if err := direct.Get(ctx, client.ObjectKeyFromObject(live), fresh); err != nil {
+		return err
+	}
+	entries, changed, err := propagate.ApplyOwnership(fresh.GetManagedFields(), fieldOwner)
+	if !changed || err != nil {
+		return err
+	}
+	patch, err := json.Marshal([]map[string]any{
+		{"op": "test", "path": "/metadata/resourceVersion", "value": fresh.GetResourceVersion()},
+		{"op": "replace", "path": "/metadata/managedFields", "value": entries},
+	})
+	if err != nil {
+		return err
+	}
+	if err := direct.Patch(ctx, fresh, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("handing kfed's fields over to server-side apply: %w", err)
+	}
+	countWrite(cluster, "update")
+	return nil
+}
+
+// writeFailed reports a member write that failed; one that may pass later is also returned as
+// an error, for a retry with backoff.
+func (r *FederatedReconciler) writeFailed(st v1alpha1.ClusterStatus, desired *unstructured.Unstructured, err error) (v1alpha1.ClusterStatus, error) {
+	st = failed(st, err)
+	if st.Reason != "" {
+		return st, nil
+	}
+	return st, fmt.Errorf("writing %s %s in cluster %s: %w", desired.GetKind(), client.ObjectKeyFromObject(desired), st.Name, err)
+}
+
+// memberWriters is how many members one reconcile writes to at a time.
+const memberWriters = 16
+
+// forEachMember runs fn for every member name, up to memberWriters at a time, and returns the
+// results in the order of names.
+func forEachMember[T any](names []string, fn func(string) (T, error)) ([]T, []error) {
+	sts, errs := make([]T, len(names)), make([]error, len(names))
+	if len(names) == 1 {
+		sts[0], errs[0] = fn(names[0])
+		return sts, errs
+	}
+	slots := make(chan struct{}, memberWriters)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			sts[i], errs[i] = fn(name)
+		})
+	}
+	wg.Wait()
+	return sts, errs
 }
 
 // checkScope makes sure the member object lands where the federated object may write: a

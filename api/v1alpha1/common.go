@@ -13,6 +13,8 @@ const (
 	// AnnotationRetainReplicas set to "true" on a federated workload leaves spec.replicas out of
 	// the member objects, so that something in the member (an HPA) owns it.
 	AnnotationRetainReplicas = "federation.kfed.io/retain-replicas"
+	// FinalizerCleanup holds a federated object until kfed has deleted (or orphaned) its member copies.
+	FinalizerCleanup = "federation.kfed.io/cleanup"
 )
 
 // ConditionReady is the condition every kfed status carries: what the user asked for is true now.
