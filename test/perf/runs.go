@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,8 @@ type result struct {
 	span time.Duration
 	// writes kfed made to members during the run (0 for the floor, which writes once per copy).
 	writes float64
+	// requests is kfed's reconciles and API requests per object (empty for the floor).
+	requests string
 }
 
 // unlimited returns a client of cfg without a client-side rate limit.
@@ -204,6 +207,10 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 	if err != nil {
 		return result{}, err
 	}
+	snapBefore, err := takeSnapshot()
+	if err != nil {
+		return result{}, err
+	}
 	if c.cpuprofile != "" {
 		stop, err := startCPUProfile(c.cpuprofile)
 		if err != nil {
@@ -226,6 +233,13 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 		return result{}, err
 	}
 	r.writes = after - before
+	snapAfter, err := takeSnapshot()
+	if err != nil {
+		return result{}, err
+	}
+	var b strings.Builder
+	printRequests(&b, snapBefore, snapAfter, len(objs), fed)
+	r.requests = b.String()
 	return r, nil
 }
 
@@ -347,6 +361,7 @@ func report(out io.Writer, c config, k, f result) {
 	p("%-38s %12.0f %12.0f %11.0f%%\n", "throughput (object x cluster writes/s)", kt, ft, 100*kt/ft)
 	p("%-38s %12.2f %12d\n", "member writes per object", k.writes/float64(c.objects), c.members)
 	p("(the member writes of kfed include the namespace it creates in each member once)\n")
+	p("%s", k.requests)
 }
 
 // startCPUProfile writes a CPU profile of this process to path until the returned func is called.
