@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,8 +24,10 @@ type Manager struct {
 	// Registry is the manager's member registry.
 	Registry *member.Registry
 
-	cancel context.CancelFunc
-	done   chan error
+	cancel  context.CancelFunc
+	done    chan error
+	stop    sync.Once
+	stopErr error
 }
 
 // StartManager runs the kfed manager (every controller, no metrics or probe endpoints) in this
@@ -69,11 +72,13 @@ func StartManager(ctx context.Context, host *Cluster, o controllers.Options) (*M
 	return m, nil
 }
 
-// Stop stops the manager and returns what it returned.
+// Stop stops the manager and returns what it returned; calling it again returns the same.
 func (m *Manager) Stop() error {
-	m.cancel()
-	if err := <-m.done; err != nil {
-		return fmt.Errorf("running the manager: %w", err)
-	}
-	return nil
+	m.stop.Do(func() {
+		m.cancel()
+		if err := <-m.done; err != nil {
+			m.stopErr = fmt.Errorf("running the manager: %w", err)
+		}
+	})
+	return m.stopErr
 }

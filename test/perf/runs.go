@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -243,42 +245,66 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 	return r, nil
 }
 
-// runFloor writes the same objects straight into every member, in parallel.
-func runFloor(ctx context.Context, c config, fed *framework.Federation, w *seen) (result, error) {
-	const ns = "perf-floor"
+// runFloor writes the same objects straight into every member, in parallel. With withHost
+// (the federation floor), each object also makes the calls a federation cannot do without:
+// its creation in the host, its finalizer and one status write there, around the member creates.
+func runFloor(ctx context.Context, c config, fed *framework.Federation, w *seen, withHost bool) (result, error) {
+	ns, what := "perf-floor", "floor"
+	if withHost {
+		ns, what = "perf-federation-floor", "federation floor"
+	}
+	host, err := unlimited(fed.Host.Config)
+	if err != nil {
+		return result{}, err
+	}
 	members := make([]client.Client, len(fed.Members))
 	for i, m := range fed.Members {
-		cl, err := unlimited(m.Config)
-		if err != nil {
+		if members[i], err = unlimited(m.Config); err != nil {
 			return result{}, err
 		}
-		if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return result{}, fmt.Errorf("creating namespace %s in member %s: %w", ns, m.Name, err)
-		}
-		members[i] = cl
 	}
+	for i, cl := range append([]client.Client{host}, members...) {
+		if i == 0 && !withHost {
+			continue
+		}
+		if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return result{}, fmt.Errorf("creating namespace %s: %w", ns, err)
+		}
+	}
+	finalizer := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":["`+v1alpha1.FinalizerCleanup+`"]}}`))
+	status := client.RawPatch(types.MergePatchType, []byte(`{"status":{"observedGeneration":1,"clusterCount":3,"clusters":[`+
+		`{"name":"a","phase":"Propagated","replicas":1},{"name":"b","phase":"Propagated","replicas":1},{"name":"c","phase":"Propagated","replicas":1}],`+
+		`"conditions":[{"type":"Ready","status":"True","reason":"Propagated","message":"3 of 3 replicas ready","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`))
 	objs := objects(c.objects)
-	fmt.Printf("floor: creating the same %d objects straight in each member, %d at a time...\n", len(objs), c.concurrency)
+	fmt.Printf("%s: the same %d objects straight into each member, %d at a time...\n", what, len(objs), c.concurrency)
 	created, err := createAll(ctx, objs, ns, c.concurrency, func(ctx context.Context, o object) error {
+		var fo client.Object
+		if withHost {
+			fo = federated(o, ns, len(members))
+			if err := host.Create(ctx, fo); err != nil {
+				return err
+			}
+			if err := host.Patch(ctx, fo, finalizer); err != nil {
+				return err
+			}
+		}
 		errs := make([]error, len(members))
 		var wg sync.WaitGroup
 		for i, cl := range members {
 			wg.Go(func() { errs[i] = cl.Create(ctx, native(o, ns)) })
 		}
 		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
+		if err := errors.Join(errs...); err != nil || !withHost {
+			return err
 		}
-		return nil
+		return host.Status().Patch(ctx, fo, status)
 	})
 	if err != nil {
 		return result{}, err
 	}
 	r, err := collect(ctx, c, w, objs, ns, created, len(fed.Members))
 	if err != nil {
-		return result{}, fmt.Errorf("floor: %w", err)
+		return result{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return r, nil
 }
@@ -347,20 +373,24 @@ func throughput(r result, objects, members int) float64 {
 	return float64(objects*members) / r.span.Seconds()
 }
 
-// report prints both runs side by side, with kfed's ratios to the floor.
-func report(out io.Writer, c config, k, f result) {
-	kt, ft := throughput(k, c.objects, c.members), throughput(f, c.objects, c.members)
-	kp99, fp99 := quantile(k.latencies, 0.99), quantile(f.latencies, 0.99)
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+// report prints the runs side by side, with kfed's ratios to the floor and to the federation floor.
+func report(out io.Writer, c config, k, f, ff result) {
 	p := func(format string, args ...any) { _, _ = fmt.Fprintf(out, format, args...) }
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+	row := func(name string, q float64) {
+		kq, fq, ffq := quantile(k.latencies, q), quantile(f.latencies, q), quantile(ff.latencies, q)
+		p("%-40s %10s %10s %11s %11.2fx %11.2fx\n", name, ms(kq), ms(fq), ms(ffq), float64(kq)/float64(fq), float64(kq)/float64(ffq))
+	}
 	p("\n%d objects (half ConfigMaps, half Deployments) over %d members, %d created at a time\n", c.objects, c.members, c.concurrency)
-	p("%-38s %12s %12s %12s\n", "", "kfed", "floor", "kfed/floor")
-	p("%-38s %12s %12s %11.2fx\n", "p50 latency (created -> in every member)", ms(quantile(k.latencies, 0.5)), ms(quantile(f.latencies, 0.5)),
-		float64(quantile(k.latencies, 0.5))/float64(quantile(f.latencies, 0.5)))
-	p("%-38s %12s %12s %11.2fx\n", "p99 latency", ms(kp99), ms(fp99), float64(kp99)/float64(fp99))
-	p("%-38s %12.0f %12.0f %11.0f%%\n", "throughput (object x cluster writes/s)", kt, ft, 100*kt/ft)
-	p("%-38s %12.2f %12d\n", "member writes per object", k.writes/float64(c.objects), c.members)
-	p("(the member writes of kfed include the namespace it creates in each member once)\n")
+	p("%-40s %10s %10s %11s %12s %12s\n", "", "kfed", "floor", "fed. floor", "kfed/floor", "kfed/fed.")
+	row("p50 latency (created -> in every member)", 0.5)
+	row("p99 latency", 0.99)
+	kt, ft, fft := throughput(k, c.objects, c.members), throughput(f, c.objects, c.members), throughput(ff, c.objects, c.members)
+	p("%-40s %10.0f %10.0f %11.0f %11.0f%% %11.0f%%\n", "throughput (object x cluster writes/s)", kt, ft, fft, 100*kt/ft, 100*kt/fft)
+	p("%-40s %10.2f %10d %11d\n", "member writes per object", k.writes/float64(c.objects), c.members, c.members)
+	p("(kfed's member writes include the namespace it creates in each member once. The federation floor\n")
+	p("also creates each object in the host, adds its finalizer and writes its status once: the calls a\n")
+	p("federation cannot do without, made by a plain client-go program with no controller in between.)\n")
 	p("%s", k.requests)
 }
 
