@@ -228,7 +228,8 @@ func byRoomPerWeight(a, b share) int {
 // of shares with a non-zero remainder, since it is the sum of their
 // fractional parts.
 func (r *run) roundUp(shares []share, left uint64, sum u128, remainders, extra int) {
-	candidates := make([]candidate, 0, remainders)
+	r.candidates = grow(r.candidates, remainders)[:0]
+	candidates := r.candidates
 	var lastW uint64
 	var lastRem u128
 	for i := range shares {
@@ -241,6 +242,7 @@ func (r *run) roundUp(shares []share, left uint64, sum u128, remainders, extra i
 			candidates = append(candidates, candidate{rem: lastRem, idx: s.idx})
 		}
 	}
+	r.candidates = candidates // keep what append grew
 	for i := range candidates {
 		candidates[i].tie = mix64(fnvAdd(r.keyHash, r.name(int(candidates[i].idx))))
 	}

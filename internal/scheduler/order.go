@@ -22,10 +22,11 @@ type keyedName struct {
 // equal keys by the whole name. A smaller key means a smaller name, since the
 // keys are the names' bytes in order (padding sorts a name before the names
 // it is a prefix of), so the result is the plain string order.
-func nameOrder(clusters []Cluster) []keyedName {
+//
+// buf is its working memory, 2*len(clusters) long; the result is part of it.
+func nameOrder(clusters []Cluster, buf []keyedName) []keyedName {
 	n := len(clusters)
-	buf := make([]keyedName, 2*n)
-	out, tmp := buf[:n], buf[n:]
+	out, tmp := buf[:n], buf[n:2*n]
 	if n == 0 {
 		return out
 	}

@@ -49,7 +49,7 @@ func TestNameOrder(t *testing.T) {
 				clusters[i] = Cluster{Name: n}
 			}
 			got := []string{}
-			for _, o := range nameOrder(clusters) {
+			for _, o := range nameOrder(clusters, make([]keyedName, 2*len(clusters))) {
 				got = append(got, names[o.idx])
 			}
 			want := slices.Clone(names)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"math/bits"
+	"sync"
 )
 
 // cluster is the scheduler's working state for one input cluster. It holds
@@ -49,17 +50,37 @@ func (c *cluster) limitWhy() reasonSet {
 	return why
 }
 
-// run holds one Schedule call's state.
+// scratch is the working memory of one Schedule call that does not outlive
+// it, reused across calls through scratchPool: at 1,000 clusters it is most
+// of what a plan would otherwise allocate, and so of the garbage collector's
+// work.
+type scratch struct {
+	order      []keyedName // nameOrder's keys and radix buffer, 2 per cluster
+	clusters   []cluster
+	shares     []share // for fill, len(clusters) capacity
+	candidates []candidate
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// grow returns buf resized to n elements, reallocated only when too small.
+func grow[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	return buf[:n]
+}
+
+// run holds one Schedule call's state. The clusters (in scratch) and out are
+// in name order; load fills in out's names.
 type run struct {
+	*scratch
 	input   []Cluster
 	total   uint64
 	keyHash uint64 // FNV-1a state after key + "/"
-	// clusters and out are in name order; load fills in out's names.
-	clusters []cluster
-	out      []Assignment
-	shares   []share // scratch for fill, len(clusters) capacity
-	sumLo    uint64  // saturating
-	sumHi    uint64  // saturating
+	out     []Assignment
+	sumLo   uint64 // saturating
+	sumHi   uint64 // saturating
 }
 
 func (r *run) name(i int) string { return r.out[i].Cluster }
@@ -80,7 +101,9 @@ func Schedule(in Input) (Plan, error) {
 	if err := validatePreferences(in.Preferences); err != nil {
 		return Plan{}, err
 	}
-	r := &run{input: in.Clusters, total: uint64(in.Total), keyHash: fnvAdd(fnvAdd(fnvOffset64, in.Key), "/")}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	r := &run{scratch: sc, input: in.Clusters, total: uint64(in.Total), keyHash: fnvAdd(fnvAdd(fnvOffset64, in.Key), "/")}
 	if err := r.load(in.Preferences); err != nil {
 		return Plan{}, err
 	}
@@ -129,12 +152,14 @@ func validatePreference(name string, p Preference) error {
 // does not depend on input order), resolves their preferences and sets their
 // bounds.
 func (r *run) load(prefs map[string]Preference) error {
-	order := nameOrder(r.input)
+	r.order = grow(r.order, 2*len(r.input))
+	order := nameOrder(r.input, r.order)
 	def, hasDef := prefs[DefaultPreference]
 	onlyDefault := hasDef && len(prefs) == 1 // no need to look up each cluster
-	r.clusters = make([]cluster, len(r.input))
+	r.clusters = grow(r.clusters, len(r.input))
+	clear(r.clusters)
 	r.out = make([]Assignment, len(r.input))
-	r.shares = make([]share, 0, len(r.input))
+	r.shares = grow(r.shares, len(r.input))[:0]
 	for k, o := range order {
 		src := &r.input[o.idx]
 		if err := validateCluster(int(o.idx), src); err != nil {
