@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/zapr"
@@ -16,6 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/kfed-io/kfed/controllers"
+	"github.com/kfed-io/kfed/internal/propagate"
 )
 
 func main() {
@@ -30,6 +32,7 @@ func run() error {
 		metricsAddr, probeAddr, namespace, logFormat string
 		leaderElect                                  bool
 		logLevel                                     int
+		unschedulableWindow                          time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", `Address of the Prometheus metrics endpoint; "0" disables it.`)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
@@ -37,9 +40,14 @@ func run() error {
 	flag.StringVar(&namespace, "namespace", "kfed-system", "Namespace of the member credential Secrets and of the leader election lease.")
 	flag.StringVar(&logFormat, "log-format", "json", `Log format: "json" (production) or "console" (development).`)
 	flag.IntVar(&logLevel, "v", 0, "Log verbosity: 0 is info; higher numbers log more.")
+	flag.DurationVar(&unschedulableWindow, "unschedulable-window", propagate.DefaultUnschedulableWindow,
+		"How long a member pod must stay Unschedulable before kfed counts the member as full for its workload and moves the excess replicas elsewhere.")
 	// --kubeconfig is registered by controller-runtime's config package.
 	flag.Parse()
 
+	if unschedulableWindow <= 0 {
+		return fmt.Errorf("--unschedulable-window must be positive, not %s", unschedulableWindow)
+	}
 	log, err := newLogger(logFormat, logLevel)
 	if err != nil {
 		return err
@@ -55,7 +63,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("loading the host cluster's kubeconfig: %w", err)
 	}
-	opts := controllers.Options{Namespace: namespace}
+	opts := controllers.Options{Namespace: namespace, UnschedulableWindow: unschedulableWindow}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   controllers.CacheOptions(opts),
