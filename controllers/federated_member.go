@@ -454,7 +454,9 @@ func (r *FederatedReconciler) takeOwnership(ctx context.Context, cluster string,
 		return err
 	}
 	if err := direct.Patch(ctx, fresh, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		return fmt.Errorf("handing kfed's fields over to server-side apply: %w", err)
+		// A failed test of the resourceVersion (the object changed since it was read) comes back
+		// as 422 Invalid: not wrapped, so that it is retried rather than reported as bad input.
+		return fmt.Errorf("handing kfed's fields over to server-side apply (will retry): %v", err) //nolint:errorlint // see above
 	}
 	countWrite(cluster, "update")
 	return nil
