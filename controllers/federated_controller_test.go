@@ -3,7 +3,11 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,10 +18,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/controllers"
 	"github.com/kfed-io/kfed/test/framework"
 )
 
@@ -195,6 +201,79 @@ func TestTemplateChangesReachMembers(t *testing.T) {
 			g.Expect(kfed[0].Operation).To(Equal(metav1.ManagedFieldsOperationApply))
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 	}
+}
+
+// The hand-over of kfed's fields to server-side apply is a patch conditional on the object's
+// resourceVersion. When another writer changes the object between kfed's read and that patch,
+// the API server answers 422 Invalid: kfed must retry, not report the cluster as bad input.
+func TestHandOverThatLosesARaceIsRetried(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "hand-over-race")
+	m := fed.Members[0]
+	fcm := &v1alpha1.FederatedConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "raced"},
+		Spec: v1alpha1.FederatedConfigMapSpec{
+			Template:      v1alpha1.ConfigMapTemplate{Data: map[string]string{"v": "1"}},
+			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
+		},
+	}
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	defer deleteAndWait(t, fcm)
+	g.Eventually(func(g Gomega) { g.Expect(memberConfigMap(g, m, ns, "raced")).NotTo(BeNil()) }).WithTimeout(30 * time.Second).Should(Succeed())
+
+	// An operator whose first hand-over patch to the copy is preceded by another writer's update.
+	var raced atomic.Bool
+	interfere := func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Method == http.MethodPatch && req.Header.Get("Content-Type") == string(types.JSONPatchType) &&
+				strings.HasSuffix(req.URL.Path, "/namespaces/"+ns+"/configmaps/raced") && raced.CompareAndSwap(false, true) {
+				err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+					cm := &corev1.ConfigMap{}
+					if err := m.Client.Get(req.Context(), client.ObjectKey{Namespace: ns, Name: "raced"}, cm); err != nil {
+						return err
+					}
+					cm.Labels["racer"] = "was-here"
+					return m.Client.Update(req.Context(), cm)
+				})
+				if err != nil {
+					t.Errorf("the other writer: %v", err)
+				}
+			}
+			return rt.RoundTrip(req)
+		})
+	}
+	replaceOperator(t, fed.Host, controllers.Options{Namespace: operatorNamespace, WrapMemberTransport: interfere})
+
+	// Every status the host shows for the object from now on.
+	watcher, err := client.NewWithWatch(fed.Host.Config, client.Options{Scheme: fed.Host.Client.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	w, err := watcher.Watch(t.Context(), &v1alpha1.FederatedConfigMapList{}, client.InNamespace(ns))
+	g.Expect(err).NotTo(HaveOccurred())
+	defer w.Stop()
+	var mu sync.Mutex
+	var reasons []string
+	go func() {
+		for ev := range w.ResultChan() {
+			if o, ok := ev.Object.(*v1alpha1.FederatedConfigMap); ok {
+				mu.Lock()
+				for _, c := range o.Status.Clusters {
+					reasons = append(reasons, c.Reason)
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+
+	updateHost(t, fcm, func() { fcm.Spec.Template.Data["v"] = "2" })
+	g.Eventually(func(g Gomega) {
+		g.Expect(raced.Load()).To(BeTrue(), "the hand-over patch was sent")
+		g.Expect(memberConfigMap(g, m, ns, "raced").Data).To(HaveKeyWithValue("v", "2"))
+		federatedReady(g, fcm, &fcm.Status)
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	mu.Lock()
+	defer mu.Unlock()
+	g.Expect(reasons).NotTo(ContainElement(v1alpha1.ReasonInvalid), "a lost race is not bad input")
 }
 
 func TestUnmanagedObjectIsLeftAloneUntilAdopted(t *testing.T) {

@@ -44,6 +44,29 @@ func (c *writeCounter) list() []string {
 	return append([]string(nil), c.writes...)
 }
 
+// replaceOperator stops the operator the tests share and runs another against host with opts
+// until the test ends; then the shared one runs again.
+func replaceOperator(t *testing.T, host *framework.Cluster, opts controllers.Options) *framework.Manager {
+	t.Helper()
+	if err := operator.Stop(); err != nil {
+		t.Fatalf("stopping the operator: %v", err)
+	}
+	other, err := framework.StartManager(context.Background(), host, opts)
+	if err != nil {
+		t.Fatalf("starting another operator: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := other.Stop(); err != nil {
+			t.Errorf("stopping the other operator: %v", err)
+		}
+		if operator, err = framework.StartManager(context.Background(), fed.Host, controllers.Options{Namespace: operatorNamespace}); err != nil {
+			t.Fatalf("starting the operator again: %v", err)
+		}
+		registry = operator.Registry
+	})
+	return other
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
@@ -136,16 +159,6 @@ func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
 	}).WithTimeout(time.Minute).WithPolling(3 * time.Second).Should(Succeed())
 
 	// Restart: stop the operator, start another whose requests are counted.
-	if err := operator.Stop(); err != nil {
-		t.Fatalf("stopping the operator: %v", err)
-	}
-	defer func() {
-		var err error
-		if operator, err = framework.StartManager(context.Background(), fed.Host, controllers.Options{Namespace: operatorNamespace}); err != nil {
-			t.Fatalf("starting the operator again: %v", err)
-		}
-		registry = operator.Registry
-	}()
 	hostWrites, memberWrites := &writeCounter{}, &writeCounter{}
 	hostCfg := rest.CopyConfig(fed.Host.Config)
 	hostCfg.Wrap(hostWrites.wrap)
@@ -156,17 +169,7 @@ func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
 	restarted := time.Now()
 	// The same host, reached through the counting transport.
 	countedHost := &framework.Cluster{Topology: fed.Host.Topology, Config: hostCfg, Client: fed.Host.Client}
-	var second *framework.Manager
-	second, err = framework.StartManager(context.Background(), countedHost, controllers.Options{
-		Namespace:           operatorNamespace,
-		WrapMemberTransport: memberWrites.wrap,
-	})
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() {
-		if err := second.Stop(); err != nil {
-			t.Errorf("stopping the second operator: %v", err)
-		}
-	}()
+	second := replaceOperator(t, countedHost, controllers.Options{Namespace: operatorNamespace, WrapMemberTransport: memberWrites.wrap})
 
 	// The new operator connects to every member and reconciles every object...
 	g.Eventually(func(g Gomega) {
