@@ -65,6 +65,27 @@ func deleteAndWait(t *testing.T, obj client.Object) {
 	}).WithTimeout(30 * time.Second).Should(BeTrue())
 }
 
+// createPropagated creates a FederatedConfigMap in the host, deletes it when the test ends, and
+// waits until its copy is in every member it places (all of them when it names none).
+func createPropagated(t *testing.T, fcm *v1alpha1.FederatedConfigMap) {
+	t.Helper()
+	g := NewWithT(t)
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	t.Cleanup(func() { deleteAndWait(t, fcm) })
+	members := fed.Members
+	if names := fcm.Spec.Placement.Clusters; len(names) > 0 {
+		members = nil
+		for _, name := range names {
+			members = append(members, fed.Member(name))
+		}
+	}
+	g.Eventually(func(g Gomega) {
+		for _, m := range members {
+			g.Expect(memberConfigMap(g, m, fcm.Namespace, fcm.Name)).NotTo(BeNil(), "in %s", m.Name)
+		}
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+}
+
 func memberConfigMap(g Gomega, m *framework.Cluster, ns, name string) *corev1.ConfigMap {
 	cm := &corev1.ConfigMap{}
 	err := m.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, cm)
@@ -141,9 +162,7 @@ func TestDriftInAMemberIsReverted(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pinned"},
 		Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
 	}
-	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
-	defer deleteAndWait(t, fcm)
-	g.Eventually(func(g Gomega) { g.Expect(memberConfigMap(g, m, ns, "pinned")).NotTo(BeNil()) }).WithTimeout(30 * time.Second).Should(Succeed())
+	createPropagated(t, fcm)
 
 	cm := memberConfigMap(g, m, ns, "pinned")
 	cm.Data["k"] = "edited"
@@ -172,13 +191,7 @@ func TestTemplateChangesReachMembers(t *testing.T) {
 			Data:     map[string]string{"keep": "1", "drop": "2"},
 		}},
 	}
-	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
-	defer deleteAndWait(t, fcm)
-	for _, m := range fed.Members {
-		g.Eventually(func(g Gomega) {
-			g.Expect(memberConfigMap(g, m, ns, "tuning")).NotTo(BeNil())
-		}).WithTimeout(30 * time.Second).Should(Succeed())
-	}
+	createPropagated(t, fcm)
 
 	updateHost(t, fcm, func() {
 		fcm.Spec.Template.Data = map[string]string{"keep": "3"}
@@ -218,9 +231,7 @@ func TestHandOverThatLosesARaceIsRetried(t *testing.T) {
 			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
 		},
 	}
-	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
-	defer deleteAndWait(t, fcm)
-	g.Eventually(func(g Gomega) { g.Expect(memberConfigMap(g, m, ns, "raced")).NotTo(BeNil()) }).WithTimeout(30 * time.Second).Should(Succeed())
+	createPropagated(t, fcm)
 
 	// An operator whose first hand-over patch to the copy is preceded by another writer's update.
 	var raced atomic.Bool

@@ -13,9 +13,13 @@ import (
 	"github.com/kfed-io/kfed/test/framework"
 )
 
-// snapshot holds the manager's metrics that tell where a run's time went: reconciles and their
-// seconds per kind, and the API requests of this process per API server and HTTP method.
+// snapshot holds the manager's metrics that tell what a run did: kfed's member writes,
+// reconciles and their seconds per kind, and the API requests of this process per API server
+// and HTTP method.
 type snapshot map[string]float64
+
+// memberWritesKey is the snapshot's sum of kfed_member_writes_total.
+const memberWritesKey = "member writes"
 
 func takeSnapshot() (snapshot, error) {
 	families, err := metrics.Registry.Gather()
@@ -26,6 +30,8 @@ func takeSnapshot() (snapshot, error) {
 	for _, f := range families {
 		for _, m := range f.GetMetric() {
 			switch f.GetName() {
+			case "kfed_member_writes_total":
+				s[memberWritesKey] += m.GetCounter().GetValue()
 			case "controller_runtime_reconcile_total":
 				s["reconciles\t"+label(m, "controller")] += m.GetCounter().GetValue()
 			case "controller_runtime_reconcile_time_seconds":
@@ -60,7 +66,11 @@ func printRequests(out io.Writer, before, after snapshot, objects int, fed *fram
 	p := func(format string, args ...any) { _, _ = fmt.Fprintf(out, format, args...) }
 	per := func(k string) float64 { return (after[k] - before[k]) / float64(objects) }
 	p("kfed's reconciles and API requests per federated object during its run:\n")
-	for kind, n := range map[string]int{"FederatedConfigMap": (objects + 1) / 2, "FederatedDeployment": objects / 2} {
+	for _, k := range []struct {
+		kind string
+		n    int
+	}{{"FederatedConfigMap", (objects + 1) / 2}, {"FederatedDeployment", objects / 2}} {
+		kind, n := k.kind, k.n
 		reconciles := after["reconciles\t"+kind] - before["reconciles\t"+kind]
 		if reconciles > 0 {
 			seconds := after["reconcile seconds\t"+kind] - before["reconcile seconds\t"+kind]

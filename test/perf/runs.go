@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,7 +21,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/controllers"
@@ -205,11 +203,7 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 	}
 	objs := objects(c.objects)
 	fmt.Printf("kfed: creating %d federated objects in the host, %d at a time...\n", len(objs), c.concurrency)
-	before, err := memberWrites()
-	if err != nil {
-		return result{}, err
-	}
-	snapBefore, err := takeSnapshot()
+	before, err := takeSnapshot()
 	if err != nil {
 		return result{}, err
 	}
@@ -230,17 +224,13 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 	if err != nil {
 		return result{}, fmt.Errorf("kfed: %w", err)
 	}
-	after, err := memberWrites()
+	after, err := takeSnapshot()
 	if err != nil {
 		return result{}, err
 	}
-	r.writes = after - before
-	snapAfter, err := takeSnapshot()
-	if err != nil {
-		return result{}, err
-	}
+	r.writes = after[memberWritesKey] - before[memberWritesKey]
 	var b strings.Builder
-	printRequests(&b, snapBefore, snapAfter, len(objs), fed)
+	printRequests(&b, before, after, len(objs), fed)
 	r.requests = b.String()
 	return r, nil
 }
@@ -263,10 +253,11 @@ func runFloor(ctx context.Context, c config, fed *framework.Federation, w *seen,
 			return result{}, err
 		}
 	}
-	for i, cl := range append([]client.Client{host}, members...) {
-		if i == 0 && !withHost {
-			continue
-		}
+	written := members
+	if withHost {
+		written = append([]client.Client{host}, members...)
+	}
+	for _, cl := range written {
 		if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return result{}, fmt.Errorf("creating namespace %s: %w", ns, err)
 		}
@@ -335,29 +326,6 @@ func collect(ctx context.Context, c config, w *seen, objs []object, ns string, c
 	slices.Sort(r.latencies)
 	r.span = last.Sub(first)
 	return r, nil
-}
-
-// memberWrites sums kfed_member_writes_total of the manager running in this process.
-func memberWrites() (float64, error) {
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		return 0, fmt.Errorf("reading kfed's metrics: %w", err)
-	}
-	var sum float64
-	for _, f := range families {
-		if f.GetName() == "kfed_member_writes_total" {
-			sum += sumCounters(f.GetMetric())
-		}
-	}
-	return sum, nil
-}
-
-func sumCounters(ms []*dto.Metric) float64 {
-	var sum float64
-	for _, m := range ms {
-		sum += m.GetCounter().GetValue()
-	}
-	return sum
 }
 
 // quantile returns the q-quantile (nearest rank) of sorted durations.
