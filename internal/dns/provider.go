@@ -1,0 +1,89 @@
+// Package dns plans and publishes the DNS records of federated Services and Ingresses. The
+// planner and the diff are pure functions; a Provider is the one thing that talks to a DNS
+// server. The shape follows external-dns: records as Endpoints, a plan of Changes, a Provider
+// with Records and ApplyChanges, and ownership as a decorator around any Provider.
+package dns
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// Record types kfed publishes.
+const (
+	RecordTypeA     = "A"
+	RecordTypeAAAA  = "AAAA"
+	RecordTypeCNAME = "CNAME"
+	RecordTypeTXT   = "TXT"
+)
+
+// Endpoint is one record set: a name, a type and its targets. DNSName is a lower-case name
+// without the trailing dot. An Endpoint is identified by (DNSName, RecordType, SetIdentifier);
+// SetIdentifier is empty for a plain record set and names the member cluster for a provider's
+// weighted, failover or geo record sets.
+type Endpoint struct {
+	DNSName       string
+	RecordType    string
+	Targets       []string
+	TTL           int64
+	SetIdentifier string
+	// Labels carry what the ownership registry records with the record (owner, resource);
+	// providers do not store them.
+	Labels map[string]string
+}
+
+// Key identifies an Endpoint within a zone.
+type Key struct {
+	DNSName, RecordType, SetIdentifier string
+}
+
+// Key returns the Endpoint's key.
+func (e *Endpoint) Key() Key {
+	return Key{DNSName: e.DNSName, RecordType: e.RecordType, SetIdentifier: e.SetIdentifier}
+}
+
+// String is the Endpoint for messages: name, type and targets.
+func (e *Endpoint) String() string {
+	s := e.DNSName + " " + e.RecordType
+	if e.SetIdentifier != "" {
+		s += " [" + e.SetIdentifier + "]"
+	}
+	return s + " " + strings.Join(e.Targets, ",")
+}
+
+// Normalize returns a copy with the name in lower case without a trailing dot and the targets
+// sorted, so that two Endpoints that publish the same thing compare equal.
+func (e *Endpoint) Normalize() *Endpoint {
+	out := *e
+	out.DNSName = strings.TrimSuffix(strings.ToLower(e.DNSName), ".")
+	out.Targets = slices.Clone(e.Targets)
+	if e.RecordType != RecordTypeTXT {
+		for i, t := range out.Targets {
+			out.Targets[i] = strings.TrimSuffix(strings.ToLower(t), ".")
+		}
+	}
+	slices.Sort(out.Targets)
+	return &out
+}
+
+// Changes is what a plan asks a Provider to do. UpdateOld[i] is replaced by UpdateNew[i].
+type Changes struct {
+	Create    []*Endpoint
+	UpdateOld []*Endpoint
+	UpdateNew []*Endpoint
+	Delete    []*Endpoint
+}
+
+// Empty tells whether the Changes change nothing.
+func (c *Changes) Empty() bool {
+	return len(c.Create) == 0 && len(c.UpdateNew) == 0 && len(c.Delete) == 0
+}
+
+// Provider reads and writes the record sets of one zone.
+type Provider interface {
+	// Records returns every record set in the zone that the provider can express as an Endpoint.
+	Records(ctx context.Context) ([]*Endpoint, error)
+	// ApplyChanges makes the zone hold the Changes, as one transaction where the server has them.
+	ApplyChanges(ctx context.Context, changes *Changes) error
+}
