@@ -91,7 +91,9 @@ func (c *cluster) start(feasible bool) uint64 {
 // short, the difference goes to the clusters below their proportional count,
 // in proportion to how far below they are; when it is over, the clusters
 // above their proportional count give back, in proportion to how far above
-// they are. Each count ends between its start and its proportional count.
+// they are. Each count ends between its start and its proportional count. A cluster that ends
+// at its proportional count has that count's reasons; Kept marks only the clusters that differ
+// from their share because rebalancing is off.
 func (r *run) divideKeeping() {
 	r.divide()
 	feasible := r.sumLo <= r.total
@@ -132,6 +134,11 @@ func (r *run) divideKeeping() {
 	for i := range r.clusters {
 		c := &r.clusters[i]
 		if !c.is(eligible) {
+			continue
+		}
+		if c.got == c.target {
+			// At its proportional share: the reasons of the share explain it, and Kept would
+			// only hide them.
 			continue
 		}
 		start := c.start(feasible)

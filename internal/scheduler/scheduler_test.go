@@ -344,10 +344,8 @@ func TestScheduleEligibility(t *testing.T) {
 func TestScheduleNoSchedule(t *testing.T) {
 	for _, rebalance := range []bool{true, false} {
 		t.Run(fmt.Sprintf("rebalance=%v", rebalance), func(t *testing.T) {
+			// At its proportional share a cluster reports the share's reasons, with rebalance or without.
 			kept := []Reason{ReasonNoSchedule}
-			if !rebalance {
-				kept = append(kept, ReasonKept)
-			}
 			runScheduleTests(t, []scheduleTest{
 				{
 					name: "keeps what it runs and gets no more when the total grows",
@@ -356,8 +354,8 @@ func TestScheduleNoSchedule(t *testing.T) {
 					}},
 					want: Plan{Assignments: []Assignment{
 						to("a", 4, kept...),
-						to("b", 13, reasonsIf(!rebalance, ReasonKept, ReasonWeight)...),
-						to("c", 13, reasonsIf(!rebalance, ReasonKept, ReasonWeight)...),
+						to("b", 13, ReasonWeight),
+						to("c", 13, ReasonWeight),
 					}},
 				},
 				{
@@ -443,7 +441,7 @@ func TestScheduleNoRebalance(t *testing.T) {
 			in: Input{Total: 10, Preferences: equal, Clusters: []Cluster{
 				member("a", running(4)), member("b", running(3)), member("c", notReady, running(3)),
 			}},
-			want: Plan{Assignments: []Assignment{to("a", 5, ReasonKept, ReasonWeight), to("b", 5, ReasonKept, ReasonWeight), to("c", 0, ReasonNotReady)}},
+			want: Plan{Assignments: []Assignment{to("a", 5, ReasonWeight), to("b", 5, ReasonWeight), to("c", 0, ReasonNotReady)}},
 		},
 		{
 			// Proportional plan for 6 with weights 1:1:1 is 2/2/2; only a is
@@ -452,7 +450,7 @@ func TestScheduleNoRebalance(t *testing.T) {
 			in: Input{Total: 6, Preferences: equal, Clusters: []Cluster{
 				member("a", running(6)), member("b", running(2)), member("c", running(2)),
 			}},
-			want: Plan{Assignments: []Assignment{to("a", 2, ReasonKept, ReasonWeight), to("b", 2, ReasonKept), to("c", 2, ReasonKept)}},
+			want: Plan{Assignments: []Assignment{to("a", 2, ReasonWeight), to("b", 2, ReasonWeight), to("c", 2, ReasonWeight)}},
 		},
 		{
 			// The plan for 9 is 3/3/3; a is 7 over it and b 1. c keeps its
@@ -463,14 +461,14 @@ func TestScheduleNoRebalance(t *testing.T) {
 			in: Input{Total: 9, Preferences: equal, Clusters: []Cluster{
 				member("a", running(10)), member("b", running(4)), member("c"),
 			}},
-			want: Plan{Assignments: []Assignment{to("a", 6, ReasonKept, ReasonWeight), to("b", 3, ReasonKept, ReasonWeight), to("c", 0)}},
+			want: Plan{Assignments: []Assignment{to("a", 6, ReasonKept, ReasonWeight), to("b", 3, ReasonWeight), to("c", 0)}},
 		},
 		{
 			name: "counts above maxReplicas or capacity are cut to it",
 			in: Input{Total: 10, Clusters: []Cluster{
 				member("a", running(5), capacity(3)), member("b", running(5)),
 			}, Preferences: map[string]Preference{DefaultPreference: {Weight: 1}}},
-			want: Plan{Assignments: []Assignment{to("a", 3, ReasonKept, ReasonCapacityCap), to("b", 7, ReasonKept, ReasonWeight)}},
+			want: Plan{Assignments: []Assignment{to("a", 3, ReasonWeight, ReasonCapacityCap), to("b", 7, ReasonWeight)}},
 		},
 		{
 			name: "a cluster below its minimum is raised to it, at the expense of the others",
@@ -485,7 +483,7 @@ func TestScheduleNoRebalance(t *testing.T) {
 			in: Input{Total: 5, Clusters: []Cluster{member("a", running(3)), member("b", running(9))},
 				Preferences: map[string]Preference{"a": {Weight: 1, MinReplicas: 6}, "b": {Weight: 1, MinReplicas: 4}}},
 			want: Plan{
-				Assignments: []Assignment{to("a", 3, ReasonKept, ReasonMinNotMet), to("b", 2, ReasonKept, ReasonMin, ReasonMinNotMet)},
+				Assignments: []Assignment{to("a", 3, ReasonMin, ReasonMinNotMet), to("b", 2, ReasonMin, ReasonMinNotMet)},
 				Message:     "minReplicas add up to 10, more than totalReplicas 5",
 			},
 		},
