@@ -17,8 +17,24 @@ const (
 	FinalizerCleanup = "federation.kfed.io/cleanup"
 )
 
-// ConditionReady is the condition every kfed status carries: what the user asked for is true now.
-const ConditionReady = "Ready"
+// Condition types. Each writer of a status owns its own condition types; Ready summarises them.
+const (
+	// ConditionReady is the condition every kfed status carries: what the user asked for is true now.
+	ConditionReady = "Ready"
+	// ConditionPropagated (owned by propagation): every placed cluster holds the object as
+	// desired and, for workloads, the requested replicas are ready.
+	ConditionPropagated = "Propagated"
+	// ConditionDNSPublished (owned by the DNS controller): the DNS names of a FederatedService
+	// are published as status.dns says.
+	ConditionDNSPublished = "DNSPublished"
+	// ConditionGlobalAddressReady (owned by the global load-balancing controller): the global
+	// address of a FederatedIngress answers as status.addresses says.
+	ConditionGlobalAddressReady = "GlobalAddressReady"
+	// ConditionReconciling (kstatus): True while kfed is converging the object.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled (kstatus): True when kfed cannot go on without a change by the user.
+	ConditionStalled = "Stalled"
+)
 
 // ObjectReference names an object in a namespace. An empty namespace means the operator's namespace.
 type ObjectReference struct {
