@@ -2,29 +2,34 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/internal/fleet"
+	"github.com/kfed-io/kfed/internal/kinds"
 	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/internal/propagate"
 )
@@ -33,34 +38,34 @@ import (
 // looking again; the Registry's notice of it usually comes first.
 const waitForVerdict = 5 * time.Second
 
-// Kind tells the generic reconciler how to make objects of one federated kind.
-type Kind struct {
-	// New returns an empty object of the kind.
-	New func() propagate.Federated
-	// NewList returns an empty list of the kind.
-	NewList func() client.ObjectList
-}
+// kindNotServedRecheck is how often a member that does not serve an object's kind is looked at again.
+const kindNotServedRecheck = 15 * time.Second
 
 // FederatedReconciler propagates the objects of one federated kind: one instance per kind,
-// the same code for all. Reconcile reads the object and the clusters, plans (placement, replica
-// schedule, desired member objects: internal/propagate and internal/scheduler), applies what
-// differs in each member, and patches the status once.
+// the same code for all. Reconcile reads the object, the cluster views and the member copies,
+// plans (placement, replica schedule, member actions: internal/propagate and
+// internal/scheduler), carries out the actions, and patches the status once.
 type FederatedReconciler struct {
-	Client   client.Client
-	Registry *member.Registry
-	Recorder events.EventRecorder
-	Kind     Kind
+	Client client.Client
+	// APIReader reads from the API server, past the cache (after a conflict).
+	APIReader client.Reader
+	Registry  *member.Registry
+	Recorder  events.EventRecorder
+	Kind      kinds.Kind
 	// MaxConcurrentReconciles of this kind (default 8).
 	MaxConcurrentReconciles int
 	// UnschedulableWindow is how long a member pod must stay Unschedulable before the member
 	// counts as full for its workload (default propagate.DefaultUnschedulableWindow).
 	UnschedulableWindow time.Duration
 
-	kind       string   // e.g. FederatedDeployment
-	namespaces sync.Map // "<cluster>/<namespace>" → struct{}: member namespaces known to exist
-	seen       sync.Map // object UID → seenGeneration: when a generation was first reconciled
-	capacities sync.Map // "<object UID>/<cluster>" → *propagate.HeldCapacity
-	conflicts  sync.Map // "<object UID>/<cluster>" → struct{}: AlreadyExists reported by an Event
+	kind       string     // e.g. FederatedDeployment
+	placed     placements // which objects are placed on which clusters, for cluster events
+	namespaces sync.Map   // "<cluster>/<namespace>" → struct{}: member namespaces known to exist
+	seen       sync.Map   // object UID → seenGeneration: when a generation was first reconciled
+	capacities sync.Map   // "<object UID>/<cluster>" → *propagate.HeldCapacity
+	conflicts  sync.Map   // "<object UID>/<cluster>" → struct{}: AlreadyExists reported by an Event
+	inflight   sync.Map   // "<object UID>/<cluster>" → struct{}: a member write still running
+	enqueue    func(types.NamespacedName)
 }
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federateddeployments;federatedreplicasets;federateddaemonsets;federatedjobs;federatedconfigmaps;federatedsecrets;federatedservices;federatedingresses;federatedobjects;clusterfederatedobjects,verbs=get;list;watch;update;patch
@@ -72,6 +77,9 @@ type FederatedReconciler struct {
 func (r *FederatedReconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
 	obj := r.Kind.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.placed.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
@@ -87,74 +95,210 @@ func (r *FederatedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	before := obj.DeepCopyObject().(propagate.Federated)
 	r.markSeen(obj)
 
-	clusters, err := r.clusters(ctx)
+	views, err := r.views(ctx)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	outcome := r.propagate(ctx, obj, clusters)
+	outcome := r.propagate(ctx, obj, views)
+	r.placed.set(req.NamespacedName, outcome.selected, obj.GetReplicaScheduling() != nil)
 	if outcome.wait {
 		return ctrl.Result{RequeueAfter: waitForVerdict}, nil
 	}
 	setFederatedStatus(obj, outcome)
-
-	if !equality.Semantic.DeepEqual(before.GetFederatedStatus(), obj.GetFederatedStatus()) {
-		if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("patching the status of %s %s: %w", r.kind, req, err)
-		}
+	if err := r.patchStatus(ctx, before, obj); err != nil {
+		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: outcome.requeueAfter}, outcome.retryErr
 }
 
-// clusters returns the joined clusters, sorted by name.
-func (r *FederatedReconciler) clusters(ctx context.Context) ([]v1alpha1.FederatedCluster, error) {
+// patchStatus writes the status when it changed, conditional on the object's resourceVersion,
+// so that a condition another writer set since the read is never lost: a conflict is retried.
+func (r *FederatedReconciler) patchStatus(ctx context.Context, before, obj propagate.Federated) error {
+	if equality.Semantic.DeepEqual(before.GetFederatedStatus(), obj.GetFederatedStatus()) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+	err := r.Client.Status().Patch(ctx, obj, patch)
+	if apierrors.IsConflict(err) && r.APIReader != nil {
+		// The object changed since the cache's copy was read (often just the cache lagging
+		// behind kfed's own last write): read it from the API server and write what
+		// propagation owns onto that, keeping every other writer's conditions.
+		fresh := r.Kind.New()
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err != nil {
+			return fmt.Errorf("reading %s %s again: %w", r.kind, client.ObjectKeyFromObject(obj), err)
+		}
+		freshBefore := fresh.DeepCopyObject().(propagate.Federated)
+		takeOwnedStatus(fresh, obj)
+		if equality.Semantic.DeepEqual(freshBefore.GetFederatedStatus(), fresh.GetFederatedStatus()) {
+			return nil
+		}
+		err = r.Client.Status().Patch(ctx, fresh, client.MergeFromWithOptions(freshBefore, client.MergeFromWithOptimisticLock{}))
+	}
+	if err != nil {
+		return fmt.Errorf("patching the status of %s %s: %w", r.kind, client.ObjectKeyFromObject(obj), err)
+	}
+	return nil
+}
+
+// views returns the verdict of every joined cluster, sorted by name.
+func (r *FederatedReconciler) views(ctx context.Context) ([]fleet.Cluster, error) {
 	var list v1alpha1.FederatedClusterList
 	if err := r.Client.List(ctx, &list); err != nil {
 		return nil, fmt.Errorf("listing FederatedClusters: %w", err)
 	}
-	slices.SortFunc(list.Items, func(a, b v1alpha1.FederatedCluster) int { return strings.Compare(a.Name, b.Name) })
-	return list.Items, nil
+	views := make([]fleet.Cluster, len(list.Items))
+	for i := range list.Items {
+		h, known := r.Registry.Health(list.Items[i].Name)
+		views[i] = fleet.View(&list.Items[i], h, known)
+	}
+	slices.SortFunc(views, func(a, b fleet.Cluster) int { return strings.Compare(a.Name, b.Name) })
+	return views, nil
 }
 
-// finalize deletes the member copies (unless the object is orphaned) and then releases the
-// finalizer. A member that cannot be reached holds it; unjoining that member releases it.
+// outcome is what one reconcile learned and did, for the status.
+type outcome struct {
+	// invalid explains why nothing could be planned (bad placement, missing source Secret).
+	invalidReason, invalid string
+	selected               []string
+	clusters               []v1alpha1.ClusterStatus
+	replicas               *replicaPlan
+	// total is the requested replica count of a replica-scheduled kind; nil for the others.
+	total *int32
+	// retryErr asks for a retry with backoff (a write that failed for a reason that may pass).
+	retryErr error
+	// requeueAfter asks to look again later (a capacity estimate may change then).
+	requeueAfter time.Duration
+	// wait says nothing was planned: some selected cluster has no verdict yet. The status is
+	// left as it is; the Registry's notice of the verdict brings the object back.
+	wait bool
+}
+
+// requeueAt asks for another look after d at the latest (d > 0).
+func (o *outcome) requeueAt(d time.Duration) {
+	if d > 0 && (o.requeueAfter == 0 || d < o.requeueAfter) {
+		o.requeueAfter = d
+	}
+}
+
+// propagate plans obj in every cluster and carries the plan out.
+func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Federated, views []fleet.Cluster) outcome {
+	infos := make([]propagate.Cluster, len(views))
+	for i := range views {
+		infos[i] = propagate.Cluster{Name: views[i].Name, Labels: views[i].Labels}
+	}
+	selected, err := propagate.SelectClusters(*obj.GetPlacement(), infos)
+	if err != nil {
+		return outcome{invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
+	}
+	out := outcome{selected: selected}
+	gvk, _, err := propagate.MemberKey(obj)
+	if err != nil {
+		// E.g. a template namespace other than the object's own: nothing is written anywhere.
+		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
+	}
+	isSelected := make(map[string]bool, len(selected))
+	for _, name := range selected {
+		isSelected[name] = true
+	}
+	for i := range views {
+		if isSelected[views[i].Name] && views[i].State == fleet.StateConnecting {
+			// Planning now would move replicas away from a cluster kfed has no verdict of yet
+			// and rewrite the status, only to move them back.
+			return outcome{selected: selected, wait: true}
+		}
+	}
+	target := propagate.Target{}
+	if fs, ok := obj.(*v1alpha1.FederatedSecret); ok {
+		secret := &corev1.Secret{}
+		key := types.NamespacedName{Namespace: fs.Namespace, Name: fs.Spec.SecretRef.Name}
+		if err := r.Client.Get(ctx, key, secret); err != nil {
+			if apierrors.IsNotFound(err) {
+				return outcome{selected: selected, invalidReason: v1alpha1.ReasonSourceNotFound,
+					invalid: fmt.Sprintf("Secret %s named by spec.secretRef not found", key)}
+			}
+			return outcome{selected: selected, retryErr: fmt.Errorf("reading Secret %s: %w", key, err)}
+		}
+		target.Secret = secret
+	}
+	if gvk.Kind != "" {
+		r.Registry.Watch(gvk)
+	}
+	members := r.readMembers(ctx, obj, views)
+	rp, err := r.planReplicas(ctx, obj, isSelected, members, views, &out)
+	if err != nil {
+		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
+	}
+	out.replicas = rp
+	plan := propagate.Plan{Object: obj, Target: target, Selected: isSelected, Members: members}
+	if rp != nil {
+		plan.Replicas, plan.Held = rp.write, rp.held
+	}
+	actions := propagate.PlanMembers(plan)
+	statuses, errs := r.executeAll(ctx, obj, &plan, members, actions)
+	var retry []error
+	for i, a := range actions {
+		if errs[i] != nil && !errors.Is(errs[i], member.ErrClusterNotConnected) {
+			retry = append(retry, errs[i])
+		}
+		if !isSelected[a.Cluster] {
+			continue
+		}
+		st := statuses[i]
+		r.reportConflict(obj, st)
+		if st.Reason == v1alpha1.ReasonKindNotServed {
+			// Nothing in the member tells kfed when the kind is installed there: look again.
+			out.requeueAt(kindNotServedRecheck)
+		}
+		out.clusters = append(out.clusters, st)
+	}
+	out.retryErr = errors.Join(retry...)
+	return out
+}
+
+// finalize deletes the member copies kfed wrote (unless the object is orphaned) and then
+// releases the finalizer. A member that cannot be reached and may hold a copy holds it;
+// unjoining that member releases it.
 func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federated) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(obj, v1alpha1.FinalizerCleanup) {
 		return ctrl.Result{}, nil
 	}
-	if !annotated(obj, v1alpha1.AnnotationOrphan) {
-		clusters, err := r.clusters(ctx)
+	if !propagate.Annotated(obj, v1alpha1.AnnotationOrphan) {
+		views, err := r.views(ctx)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		names := make([]string, len(clusters))
-		for i := range clusters {
-			names[i] = clusters[i].Name
-		}
-		_, errs := forEachMember(names, func(name string) (struct{}, error) {
-			return struct{}{}, r.deleteFromMember(ctx, obj, name)
+		members := r.readMembers(ctx, obj, views)
+		_, errs := forEachMember(members, func(m propagate.Member) (string, error) {
+			a := propagate.DeleteAction(obj, &m)
+			switch {
+			case a.Action == propagate.ActionDelete:
+				direct, err := r.Registry.DirectClient(m.Cluster.Name)
+				if err == nil {
+					err = r.delete(ctx, m.Cluster.Name, direct, a.Object)
+				}
+				return "", err
+			case a.Blocked && a.Status.Message != "":
+				return "", errors.New(a.Status.Message)
+			case a.Blocked:
+				return "", errors.New(m.NotReadyMessage)
+			}
+			return "", nil
 		})
 		var blocked []string
 		for i, err := range errs {
 			if err != nil {
-				blocked = append(blocked, fmt.Sprintf("%s (%v)", names[i], err))
+				blocked = append(blocked, fmt.Sprintf("%s (%v)", members[i].Cluster.Name, err))
 			}
 		}
 		if len(blocked) > 0 {
 			before := obj.DeepCopyObject().(propagate.Federated)
-			meta.SetStatusCondition(&obj.GetFederatedStatus().Conditions, metav1.Condition{
-				Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonDeletionBlocked,
-				ObservedGeneration: obj.GetGeneration(),
-				Message: fmt.Sprintf("Waiting to delete the member copies in %s; unjoin a cluster that will not come back to release the object",
-					strings.Join(blocked, ", ")),
-			})
-			if !equality.Semantic.DeepEqual(before.GetFederatedStatus(), obj.GetFederatedStatus()) {
-				if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-					return ctrl.Result{}, fmt.Errorf("patching the status of %s %s: %w", r.kind, client.ObjectKeyFromObject(obj), err)
-				}
+			setDeletionBlocked(obj, blocked)
+			if err := r.patchStatus(ctx, before, obj); err != nil {
+				return ctrl.Result{}, err
 			}
 			// The Registry wakes this object when a member comes back; a FederatedCluster's
 			// deletion does too.
-			return ctrl.Result{}, nil
+			return ctrl.Result{RequeueAfter: kindNotServedRecheck}, nil
 		}
 	}
 	r.forget(obj)
@@ -170,6 +314,7 @@ func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federa
 func (r *FederatedReconciler) forget(obj propagate.Federated) {
 	uid := string(obj.GetUID())
 	r.seen.Delete(uid)
+	r.placed.forget(client.ObjectKeyFromObject(obj))
 	for _, m := range []*sync.Map{&r.capacities, &r.conflicts} {
 		m.Range(func(key, _ any) bool {
 			if strings.HasPrefix(key.(string), uid+"/") {
@@ -180,8 +325,33 @@ func (r *FederatedReconciler) forget(obj propagate.Federated) {
 	}
 }
 
-// SetupWithManager registers the reconciler for its kind: its own objects, every
-// FederatedCluster change, member health changes and changes of its copies in members.
+// observePropagation records the time from the first reconcile of a generation to a member
+// write acknowledged.
+func (r *FederatedReconciler) observePropagation(obj propagate.Federated) {
+	key := string(obj.GetUID())
+	if v, ok := r.seen.Load(key); ok {
+		if s := v.(seenGeneration); s.generation == obj.GetGeneration() {
+			propagationDuration.WithLabelValues(r.kind).Observe(time.Since(s.at).Seconds())
+		}
+	}
+}
+
+type seenGeneration struct {
+	generation int64
+	at         time.Time
+}
+
+func (r *FederatedReconciler) markSeen(obj propagate.Federated) {
+	key := string(obj.GetUID())
+	if v, ok := r.seen.Load(key); ok && v.(seenGeneration).generation == obj.GetGeneration() {
+		return
+	}
+	r.seen.Store(key, seenGeneration{generation: obj.GetGeneration(), at: time.Now()})
+}
+
+// SetupWithManager registers the reconciler for its kind: its own objects (not their status
+// writes), cluster events that change what the objects depend on, and changes of their copies
+// in members.
 func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	sample := r.Kind.New()
 	r.kind = sample.FederatedKind()
@@ -195,6 +365,7 @@ func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Registry.Watch(gvk)
 	}
 	r.Registry.Watch(namespaceGVK)
+	events := &clusterEvents{r: r}
 	memberEvents := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		r.Registry.OnObject(func(_ string, o client.Object) {
 			origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])
@@ -203,24 +374,35 @@ func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name}})
 		})
-		r.Registry.OnChange(func(string) { r.enqueueAll(ctx, q) })
+		r.Registry.OnChange(func(cluster string) { events.changed(ctx, cluster, q) })
+		r.enqueue = func(key types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: key}) }
 		return nil
 	})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(sample).
-		Watches(&v1alpha1.FederatedCluster{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
-			return r.all(ctx)
-		})).
+		For(sample, builder.WithPredicates(specChanged{})).
+		Watches(&v1alpha1.FederatedCluster{}, events).
 		WatchesRawSource(memberEvents).
 		Named(r.kind).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
-func (r *FederatedReconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	for _, req := range r.all(ctx) {
-		q.Add(req)
+// specChanged passes the events of a federated object that may change what kfed does with it:
+// everything but an update of its status alone (kfed's own status writes would otherwise wake
+// the object once more for nothing).
+type specChanged struct{ predicate.Funcs }
+
+// Update passes unless only the status (or resourceVersion and managedFields) changed.
+func (specChanged) Update(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld, e.ObjectNew
+	if o == nil || n == nil {
+		return true
 	}
+	return o.GetGeneration() != n.GetGeneration() ||
+		!equality.Semantic.DeepEqual(o.GetLabels(), n.GetLabels()) ||
+		!equality.Semantic.DeepEqual(o.GetAnnotations(), n.GetAnnotations()) ||
+		!slices.Equal(o.GetFinalizers(), n.GetFinalizers()) ||
+		!o.GetDeletionTimestamp().Equal(n.GetDeletionTimestamp())
 }
 
 // all returns a request for every object of the kind.

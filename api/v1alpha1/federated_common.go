@@ -336,6 +336,11 @@ type FederatedStatus struct {
 	// +listType=map
 	// +listMapKey=cluster
 	Plan []ClusterPlan `json:"plan,omitempty"`
+	// PlanIntent is a digest of the spec.replicaScheduling that status.plan follows: a spec that
+	// no longer matches it is the user asking for a new distribution, which kfed follows whether
+	// or not rebalance is set.
+	// +optional
+	PlanIntent string `json:"planIntent,omitempty"`
 }
 
 // specTemplate returns the native object of a template made of metadata and spec.

@@ -1,0 +1,239 @@
+package controllers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/internal/conditions"
+)
+
+// allReconciles returns controller-runtime's count of every reconcile of a controller, whatever
+// its result.
+func allReconciles(g Gomega, controller string) float64 {
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == controller {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestClusterEventsWakeOnlyWhatDependsOnThem propagates 2,000 FederatedConfigMaps to the three
+// members and then changes one member: a node added there (its capacity) wakes no ConfigMap;
+// the member going NotReady wakes each ConfigMap placed there exactly once.
+func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
+	const objects = 2000
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "wake")
+	ctx := t.Context()
+
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range work {
+				fcm := &v1alpha1.FederatedConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("cm-%04d", i)},
+					Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"i": fmt.Sprint(i)}}}}
+				if err := fed.Host.Client.Create(ctx, fcm); err != nil && !apierrors.IsAlreadyExists(err) {
+					t.Errorf("creating %s: %v", fcm.Name, err)
+				}
+			}
+		})
+	}
+	for i := range objects {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = fed.Host.Client.DeleteAllOf(ctx, &v1alpha1.FederatedConfigMap{}, client.InNamespace(ns))
+		NewWithT(t).Eventually(func(g Gomega) {
+			var list v1alpha1.FederatedConfigMapList
+			g.Expect(fed.Host.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			g.Expect(list.Items).To(BeEmpty())
+		}).WithTimeout(5 * time.Minute).WithPolling(time.Second).Should(Succeed())
+	})
+	countPhase := func(g Gomega, cluster string, phase v1alpha1.PropagationPhase) int {
+		var list v1alpha1.FederatedConfigMapList
+		g.Expect(fed.Host.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+		n := 0
+		for _, o := range list.Items {
+			for _, c := range o.Status.Clusters {
+				if c.Name == cluster && c.Phase == phase {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	victim := fed.Members[0]
+	g.Eventually(func(g Gomega) {
+		g.Expect(countPhase(g, victim.Name, v1alpha1.PhasePropagated)).To(Equal(objects))
+	}).WithTimeout(5*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "every ConfigMap propagated")
+	// Let the last status writes and member events settle.
+	settle := func() {
+		var last float64 = -1
+		g.Eventually(func(g Gomega) {
+			n := allReconciles(g, "FederatedConfigMap")
+			g.Expect(n).To(Equal(last))
+			last = n
+		}).WithTimeout(2 * time.Minute).WithPolling(3 * time.Second).Should(Succeed())
+	}
+	settle()
+
+	// A node joins the victim: its capacity changes, which no ConfigMap depends on.
+	before := allReconciles(g, "FederatedConfigMap")
+	fc := getCluster(t, victim.Name)
+	nodes := fc.Status.Nodes
+	g.Expect(victim.CreateNodes(ctx, int(nodes)+1, true)).To(Succeed())
+	g.Eventually(func() int32 { return getCluster(t, victim.Name).Status.Nodes }).
+		WithTimeout(30 * time.Second).Should(BeNumerically(">", nodes))
+	time.Sleep(5 * time.Second) // anything it woke has been reconciled by now
+	g.Expect(allReconciles(g, "FederatedConfigMap")-before).To(BeZero(), "a node added wakes no ConfigMap")
+
+	// The victim goes NotReady: every ConfigMap placed there is reconciled once.
+	before = allReconciles(g, "FederatedConfigMap")
+	if err := victim.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = victim.StartAPIServer()
+		}
+	}()
+	g.Eventually(func(g Gomega) {
+		g.Expect(countPhase(g, victim.Name, v1alpha1.PhaseClusterNotReady)).To(Equal(objects))
+	}).WithTimeout(detectionBound(fastProbes)+2*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "every ConfigMap sees the member NotReady")
+	settle()
+	g.Expect(allReconciles(g, "FederatedConfigMap")-before).To(Equal(float64(objects)),
+		"a member going NotReady wakes each ConfigMap placed there once")
+
+	if err := victim.StartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	g.Eventually(func(g Gomega) {
+		g.Expect(countPhase(g, victim.Name, v1alpha1.PhasePropagated)).To(Equal(objects))
+	}).WithTimeout(5*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "back once the member is Ready")
+}
+
+// TestTwoWritersKeepEachOthersConditions has a second writer (standing in for the DNS
+// controller) set its own condition on a FederatedService again and again while propagation
+// rewrites the object's status: neither loses the other's condition, and Ready summarises both.
+func TestTwoWritersKeepEachOthersConditions(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "writers")
+	ctx := t.Context()
+	fcm := &v1alpha1.FederatedConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"},
+		Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"v": "0"}}}}
+	createPropagated(t, fcm)
+
+	// The other writer: its condition, then the summary, patched under an optimistic lock as
+	// every kfed writer does; a conflict is read again and retried.
+	write := func(i int) {
+		status := metav1.ConditionTrue
+		if i%2 == 1 {
+			status = metav1.ConditionFalse
+		}
+		g.Eventually(func() error {
+			obj := &v1alpha1.FederatedConfigMap{}
+			if err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(fcm), obj); err != nil {
+				return err
+			}
+			before := obj.DeepCopy()
+			meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionDNSPublished, Status: status,
+				Reason: "Published", Message: fmt.Sprintf("write %d", i), ObservedGeneration: obj.Generation})
+			conditions.Summarize(&obj.Status.Conditions, obj.Generation)
+			return fed.Host.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	}
+	const rounds = 20
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range rounds {
+			write(i)
+		}
+	}()
+	for i := range rounds {
+		updateHost(t, fcm, func() { fcm.Spec.Template.Data = map[string]string{"v": fmt.Sprint(i + 1)} })
+	}
+	<-done
+	g.Eventually(func(g Gomega) {
+		obj := &v1alpha1.FederatedConfigMap{}
+		g.Expect(fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(fcm), obj)).To(Succeed())
+		g.Expect(obj.Status.ObservedGeneration).To(Equal(obj.Generation))
+		dns := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionDNSPublished)
+		g.Expect(dns).NotTo(BeNil(), "propagation kept the other writer's condition")
+		g.Expect(dns.Message).To(Equal(fmt.Sprintf("write %d", rounds-1)))
+		prop := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionPropagated)
+		g.Expect(prop).NotTo(BeNil(), "the other writer kept propagation's condition")
+		g.Expect(prop.Status).To(Equal(metav1.ConditionTrue))
+		ready := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse), "Ready summarises the other writer's False")
+		g.Expect(ready.Reason).To(Equal("Published"))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+}
+
+// TestDeletingARefusedObjectCompletes deletes FederatedObjects that no member ever got (a
+// cluster-scoped kind from a namespaced object, and a kind no member serves): nothing holds
+// their deletion.
+func TestDeletingARefusedObjectCompletes(t *testing.T) {
+	g := NewWithT(t)
+	joinAll(t)
+	ns := hostNamespace(t, "refused")
+	ctx := t.Context()
+	cases := map[string]map[string]any{
+		v1alpha1.ReasonClusterScoped: {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+			"metadata": map[string]any{"name": "crb", "namespace": ns},
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}},
+		v1alpha1.ReasonKindNotServed: {"apiVersion": "widgets.example.com/v1", "kind": "Widget",
+			"metadata": map[string]any{"name": "w", "namespace": ns}},
+	}
+	for reason, manifest := range cases {
+		fo := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "refused-" + manifest["kind"].(string)}}
+		raw, err := json.Marshal(manifest)
+		g.Expect(err).NotTo(HaveOccurred())
+		fo.Spec.Template.Raw = raw
+		g.Expect(fed.Host.Client.Create(ctx, fo)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			g.Expect(fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(fo), fo)).To(Succeed())
+			g.Expect(fo.Status.Clusters).To(HaveLen(len(fed.Members)))
+			for _, c := range fo.Status.Clusters {
+				g.Expect(c.Reason).To(Equal(reason), "%s in %s", manifest["kind"], c.Name)
+			}
+			stalled := meta.FindStatusCondition(fo.Status.Conditions, v1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil(), "a copy refused everywhere is stalled")
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		start := time.Now()
+		deleteAndWait(t, fo)
+		t.Logf("FederatedObject of %s refused everywhere (%s) deleted in %s", manifest["kind"], reason, time.Since(start).Round(time.Millisecond))
+	}
+}
