@@ -11,11 +11,10 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/internal/kinds"
 	"github.com/kfed-io/kfed/internal/member"
-	"github.com/kfed-io/kfed/internal/propagate"
 )
 
 // Options configure the controllers.
@@ -49,34 +48,6 @@ func CacheOptions(Options) cache.Options {
 	return cache.Options{}
 }
 
-// kinds are the federated kinds, each reconciled by one FederatedReconciler.
-var kinds = []Kind{
-	kind[v1alpha1.FederatedDeployment, v1alpha1.FederatedDeploymentList](),
-	kind[v1alpha1.FederatedReplicaSet, v1alpha1.FederatedReplicaSetList](),
-	kind[v1alpha1.FederatedDaemonSet, v1alpha1.FederatedDaemonSetList](),
-	kind[v1alpha1.FederatedJob, v1alpha1.FederatedJobList](),
-	kind[v1alpha1.FederatedConfigMap, v1alpha1.FederatedConfigMapList](),
-	kind[v1alpha1.FederatedSecret, v1alpha1.FederatedSecretList](),
-	kind[v1alpha1.FederatedService, v1alpha1.FederatedServiceList](),
-	kind[v1alpha1.FederatedIngress, v1alpha1.FederatedIngressList](),
-	kind[v1alpha1.FederatedObject, v1alpha1.FederatedObjectList](),
-	kind[v1alpha1.ClusterFederatedObject, v1alpha1.ClusterFederatedObjectList](),
-}
-
-// kind builds the Kind of a federated type O with list type L.
-func kind[O, L any, PO interface {
-	*O
-	propagate.Federated
-}, PL interface {
-	*L
-	client.ObjectList
-}]() Kind {
-	return Kind{
-		New:     func() propagate.Federated { return PO(new(O)) },
-		NewList: func() client.ObjectList { return PL(new(L)) },
-	}
-}
-
 // Setup adds the member Registry and every controller to the manager, and returns the Registry.
 func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 	reg := member.NewRegistry(member.Options{
@@ -96,17 +67,18 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 	if err := clusters.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the FederatedCluster controller: %w", err)
 	}
-	for _, k := range kinds {
+	for _, k := range kinds.All {
 		r := &FederatedReconciler{
-			Client:   mgr.GetClient(),
-			Registry: reg,
-			Recorder: mgr.GetEventRecorder("kfed-propagation"),
-			Kind:     k,
+			Client:    mgr.GetClient(),
+			APIReader: mgr.GetAPIReader(),
+			Registry:  reg,
+			Recorder:  mgr.GetEventRecorder("kfed-propagation"),
+			Kind:      k,
 
 			UnschedulableWindow: o.UnschedulableWindow,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
-			return nil, fmt.Errorf("setting up the %s controller: %w", k.New().FederatedKind(), err)
+			return nil, fmt.Errorf("setting up the %s controller: %w", k.Name, err)
 		}
 	}
 	return reg, nil

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/internal/kinds"
 )
 
 // Result is the federated objects, in the order of the input, and notes for the user.
@@ -126,17 +127,16 @@ func clean(in *unstructured.Unstructured) *unstructured.Unstructured {
 	return u
 }
 
-// typedKinds are the native kinds with a typed federated kind.
-var typedKinds = map[schema.GroupVersionKind]bool{
-	appsv1.SchemeGroupVersion.WithKind("Deployment"):    true,
-	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):    true,
-	appsv1.SchemeGroupVersion.WithKind("DaemonSet"):     true,
-	batchv1.SchemeGroupVersion.WithKind("Job"):          true,
-	corev1.SchemeGroupVersion.WithKind("ConfigMap"):     true,
-	corev1.SchemeGroupVersion.WithKind("Secret"):        true,
-	corev1.SchemeGroupVersion.WithKind("Service"):       true,
-	networkingv1.SchemeGroupVersion.WithKind("Ingress"): true,
-}
+// typedKinds are the native kinds with a typed federated kind (kinds.All).
+var typedKinds = func() map[schema.GroupVersionKind]bool {
+	out := map[schema.GroupVersionKind]bool{}
+	for _, k := range kinds.All {
+		if k.Typed {
+			out[k.New().TargetGVK()] = true
+		}
+	}
+	return out
+}()
 
 func convert(u *unstructured.Unstructured, scoped map[schema.GroupKind]bool) (client.Object, string, error) {
 	if u.GetName() == "" {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/internal/kinds"
 )
 
 // Cluster is one row of the clusters table.
@@ -50,18 +50,6 @@ type federated interface {
 	GetFederatedStatus() *v1alpha1.FederatedStatus
 }
 
-// lists are the list types of the federated kinds, in the order they are shown.
-func lists() []client.ObjectList {
-	return []client.ObjectList{
-		&v1alpha1.FederatedDeploymentList{}, &v1alpha1.FederatedReplicaSetList{}, &v1alpha1.FederatedDaemonSetList{},
-		&v1alpha1.FederatedJobList{}, &v1alpha1.FederatedConfigMapList{}, &v1alpha1.FederatedSecretList{},
-		&v1alpha1.FederatedServiceList{}, &v1alpha1.FederatedIngressList{}, &v1alpha1.FederatedObjectList{},
-		&v1alpha1.ClusterFederatedObjectList{},
-	}
-}
-
-var workloads = []string{"FederatedDeployment", "FederatedReplicaSet", "FederatedDaemonSet", "FederatedJob"}
-
 // Collect reads every FederatedCluster and federated object in the host.
 func Collect(ctx context.Context, c client.Client) (*Report, error) {
 	var fcs v1alpha1.FederatedClusterList
@@ -75,7 +63,8 @@ func Collect(ctx context.Context, c client.Client) (*Report, error) {
 			Zones: fc.Status.Zones, Version: fc.Status.KubernetesVersion, Nodes: fc.Status.Nodes,
 		})
 	}
-	for _, l := range lists() {
+	for _, k := range kinds.All {
+		l := k.NewList()
 		if err := c.List(ctx, l); err != nil {
 			return nil, fmt.Errorf("listing %T in the host: %w", l, err)
 		}
@@ -88,17 +77,17 @@ func Collect(ctx context.Context, c client.Client) (*Report, error) {
 			if !ok {
 				return nil, fmt.Errorf("%T is not a federated kind", item)
 			}
-			r.Objects = append(r.Objects, objectRow(o))
+			r.Objects = append(r.Objects, objectRow(o, k.Workload))
 		}
 	}
 	return r, nil
 }
 
-func objectRow(o federated) Object {
+func objectRow(o federated, workload bool) Object {
 	st := o.GetFederatedStatus()
 	row := Object{
 		Kind: o.FederatedKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
-		Ready: readyOf(st.Conditions), Workload: slices.Contains(workloads, o.FederatedKind()),
+		Ready: readyOf(st.Conditions), Workload: workload,
 	}
 	for _, cs := range st.Clusters {
 		row.Clusters = append(row.Clusters, Placement{Cluster: cs.Name, Phase: string(cs.Phase), Replicas: cs.Replicas, ReadyReplicas: cs.ReadyReplicas})
