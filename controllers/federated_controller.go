@@ -65,6 +65,7 @@ type FederatedReconciler struct {
 	capacities sync.Map   // "<object UID>/<cluster>" → *propagate.HeldCapacity
 	conflicts  sync.Map   // "<object UID>/<cluster>" → struct{}: AlreadyExists reported by an Event
 	inflight   sync.Map   // "<object UID>/<cluster>" → struct{}: a member write still running
+	slow       sync.Map   // cluster → struct{}: a write there has run past memberWriteBudget
 	enqueue    func(types.NamespacedName)
 }
 

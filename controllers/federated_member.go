@@ -79,9 +79,10 @@ func (r *FederatedReconciler) readMembers(ctx context.Context, obj propagate.Fed
 }
 
 // memberWriteBudget is how long a reconcile waits for its member writes. A write that takes
-// longer (a member that hangs) goes on in the background: its cluster reports Pending, no other
-// write of the object goes to that cluster meanwhile, and its end wakes the object again. So a
-// hung member costs the others nothing: the reconcile, and the worker, are free again.
+// longer (a member that hangs) goes on in the background: its cluster reports Pending and counts
+// as slow, so that later reconciles write nothing there and do not wait for it, until that write
+// ends; its end wakes the objects placed on the cluster again. So a hung member costs the others
+// nothing: the reconciles, and the workers, stay free.
 const memberWriteBudget = 2 * time.Second
 
 // executeAll carries out the planned actions, the writes in parallel, and returns each
@@ -104,6 +105,11 @@ func (r *FederatedReconciler) executeAll(ctx context.Context, obj propagate.Fede
 			sts[i], errs[i] = r.execute(ctx, obj, p, &members[i], a)
 			continue
 		}
+		if _, slow := r.slow.Load(a.Cluster); slow {
+			sts[i] = v1alpha1.ClusterStatus{Name: a.Cluster, Phase: v1alpha1.PhasePending, Replicas: a.Status.Replicas,
+				Message: fmt.Sprintf("Waiting for the cluster to answer: a write has been waiting for more than %s", memberWriteBudget)}
+			continue
+		}
 		flight := string(obj.GetUID()) + "/" + a.Cluster
 		if _, busy := r.inflight.LoadOrStore(flight, struct{}{}); busy {
 			sts[i] = v1alpha1.ClusterStatus{Name: a.Cluster, Phase: v1alpha1.PhasePending, Replicas: a.Status.Replicas,
@@ -117,6 +123,11 @@ func (r *FederatedReconciler) executeAll(ctx context.Context, obj propagate.Fede
 			<-slots
 			r.inflight.Delete(flight)
 			results <- result{i, st, err}
+			if _, wasSlow := r.slow.LoadAndDelete(a.Cluster); wasSlow && r.enqueue != nil {
+				for _, o := range r.placed.on(a.Cluster, false) {
+					r.enqueue(o)
+				}
+			}
 			if gaveUp.Load() && r.enqueue != nil {
 				r.enqueue(key)
 			}
@@ -143,6 +154,7 @@ func (r *FederatedReconciler) executeAll(ctx context.Context, obj propagate.Fede
 			}
 			for i, a := range actions {
 				if a.Action != propagate.ActionNone && sts[i].Name == "" {
+					r.slow.Store(a.Cluster, struct{}{})
 					sts[i] = v1alpha1.ClusterStatus{Name: a.Cluster, Phase: v1alpha1.PhasePending, Replicas: a.Status.Replicas,
 						Message: fmt.Sprintf("Waiting for the cluster to answer a write (more than %s)", memberWriteBudget)}
 				}

@@ -213,19 +213,31 @@ spec:
 				}
 				return
 			}
-			// Round trip: the member object the federated object stands for is the input.
-			tmpl, err := out.(propagate.Federated).TemplateObject()
+			// The member objects it makes have the input's name and namespace.
+			fo := out.(propagate.Federated)
+			desired, err := propagate.Desired(fo, propagate.Target{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			md, _ := tmpl["metadata"].(map[string]any)
-			if md == nil {
-				md = map[string]any{}
-				tmpl["metadata"] = md
+			if desired.GetName() != objs[0].GetName() || desired.GetNamespace() != objs[0].GetNamespace() {
+				t.Errorf("member object %s/%s, want %s/%s", desired.GetNamespace(), desired.GetName(), objs[0].GetNamespace(), objs[0].GetName())
 			}
-			md["name"] = objs[0].GetName()
-			if ns := objs[0].GetNamespace(); ns != "" {
-				md["namespace"] = ns
+			// Round trip: the template is the input (a typed template has no name or namespace of
+			// its own: those are the federated object's).
+			tmpl, err := fo.TemplateObject()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, whole := fo.(*v1alpha1.FederatedObject)
+			if _, cluster := fo.(*v1alpha1.ClusterFederatedObject); cluster {
+				whole = true
+			}
+			if !whole {
+				if fo.GetName() != objs[0].GetName() || fo.GetNamespace() != objs[0].GetNamespace() {
+					t.Errorf("federated object %s/%s, want %s/%s", fo.GetNamespace(), fo.GetName(), objs[0].GetNamespace(), objs[0].GetName())
+				}
+				delete(objs[0].Object["metadata"].(map[string]any), "name")
+				delete(objs[0].Object["metadata"].(map[string]any), "namespace")
 			}
 			want := objs[0].Object
 			delete(want, "status")
