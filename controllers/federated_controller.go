@@ -235,7 +235,7 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		plan.Replicas, plan.Held = rp.write, rp.held
 	}
 	actions := propagate.PlanMembers(plan)
-	statuses, errs := r.executeAll(ctx, obj, &plan, members, actions)
+	statuses, errs := r.executeInOrder(ctx, obj, &plan, members, actions, rp)
 	var retry []error
 	for i, a := range actions {
 		if errs[i] != nil && !errors.Is(errs[i], member.ErrClusterNotConnected) {
@@ -254,6 +254,49 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 	}
 	out.retryErr = errors.Join(retry...)
 	return out
+}
+
+// executeInOrder carries out the plan: first every cluster that grows (or has no replica count),
+// then, once every growth was written, the clusters that shrink; so the desired replicas of the
+// fleet never drop below the request while replicas move, even where no member reports
+// readiness (HoldShrinks guards the ready replicas where they do).
+func (r *FederatedReconciler) executeInOrder(ctx context.Context, obj propagate.Federated, plan *propagate.Plan,
+	members []propagate.Member, actions []propagate.MemberAction, rp *replicaPlan) ([]v1alpha1.ClusterStatus, []error) {
+	change := func(i int) int64 {
+		if rp == nil {
+			return 0
+		}
+		n, planned := rp.write[actions[i].Cluster]
+		if !planned {
+			return 0
+		}
+		return int64(n) - rp.current[actions[i].Cluster]
+	}
+	statuses, errs := r.executeAll(ctx, obj, plan, members, actions, func(i int) bool { return change(i) >= 0 })
+	grown := true
+	for i := range actions {
+		if change(i) > 0 && statuses[i].Phase != v1alpha1.PhasePropagated {
+			grown = false
+		}
+	}
+	shrinks := func(i int) bool { return change(i) < 0 }
+	if !grown {
+		for i, a := range actions {
+			if shrinks(i) {
+				statuses[i] = v1alpha1.ClusterStatus{Name: a.Cluster, Phase: v1alpha1.PhasePending,
+					Replicas: int32(rp.current[a.Cluster]), //nolint:gosec // a replica count kfed wrote
+					Message:  "Scaling down waits until the clusters that take over its replicas are updated"}
+			}
+		}
+		return statuses, errs
+	}
+	later, laterErrs := r.executeAll(ctx, obj, plan, members, actions, shrinks)
+	for i := range actions {
+		if shrinks(i) {
+			statuses[i], errs[i] = later[i], laterErrs[i]
+		}
+	}
+	return statuses, errs
 }
 
 // finalize deletes the member copies kfed wrote (unless the object is orphaned) and then

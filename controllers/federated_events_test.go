@@ -105,9 +105,9 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 	settle := func() {
 		var last float64 = -1
 		g.Eventually(func(g Gomega) {
-			n := allReconciles(g, "FederatedConfigMap")
-			g.Expect(n).To(Equal(last))
+			n, prev := allReconciles(g, "FederatedConfigMap"), last
 			last = n
+			g.Expect(n).To(Equal(prev), "reconciles still going on")
 		}).WithTimeout(2 * time.Minute).WithPolling(3 * time.Second).Should(Succeed())
 	}
 	settle()

@@ -85,10 +85,10 @@ func (r *FederatedReconciler) readMembers(ctx context.Context, obj propagate.Fed
 // nothing: the reconciles, and the workers, stay free.
 const memberWriteBudget = 2 * time.Second
 
-// executeAll carries out the planned actions, the writes in parallel, and returns each
-// cluster's status entry and error, in the order of actions.
+// executeAll carries out the planned actions that only selects, the writes in parallel, and
+// returns each cluster's status entry and error, in the order of actions (zero for the others).
 func (r *FederatedReconciler) executeAll(ctx context.Context, obj propagate.Federated, p *propagate.Plan,
-	members []propagate.Member, actions []propagate.MemberAction) ([]v1alpha1.ClusterStatus, []error) {
+	members []propagate.Member, actions []propagate.MemberAction, only func(int) bool) ([]v1alpha1.ClusterStatus, []error) {
 	sts, errs := make([]v1alpha1.ClusterStatus, len(actions)), make([]error, len(actions))
 	type result struct {
 		i   int
@@ -101,6 +101,9 @@ func (r *FederatedReconciler) executeAll(ctx context.Context, obj propagate.Fede
 	key := client.ObjectKeyFromObject(obj)
 	running := 0
 	for i, a := range actions {
+		if !only(i) {
+			continue
+		}
 		if a.Action == propagate.ActionNone {
 			sts[i], errs[i] = r.execute(ctx, obj, p, &members[i], a)
 			continue
@@ -153,7 +156,7 @@ func (r *FederatedReconciler) executeAll(ctx context.Context, obj propagate.Fede
 				}
 			}
 			for i, a := range actions {
-				if a.Action != propagate.ActionNone && sts[i].Name == "" {
+				if only(i) && a.Action != propagate.ActionNone && sts[i].Name == "" {
 					r.slow.Store(a.Cluster, struct{}{})
 					sts[i] = v1alpha1.ClusterStatus{Name: a.Cluster, Phase: v1alpha1.PhasePending, Replicas: a.Status.Replicas,
 						Message: fmt.Sprintf("Waiting for the cluster to answer a write (more than %s)", memberWriteBudget)}

@@ -30,6 +30,8 @@ type replicaPlan struct {
 	// entries is status.plan; intent is status.planIntent.
 	entries []v1alpha1.ClusterPlan
 	intent  string
+	// current is what each member copy asks for now.
+	current map[string]int64
 }
 
 // planReplicas runs the replica scheduler for the kinds that have one; nil for the others.
@@ -103,7 +105,7 @@ func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Fe
 	if err != nil {
 		return nil, fmt.Errorf("spec.replicaScheduling: %w", err)
 	}
-	rp := &replicaPlan{intent: intent}
+	rp := &replicaPlan{intent: intent, current: current}
 	planned := make(map[string]int32, len(plan.Assignments))
 	for _, a := range plan.Assignments {
 		planned[a.Cluster] = int32(a.Replicas)                                         //nolint:gosec // at most the int32 total
