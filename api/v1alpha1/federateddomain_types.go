@@ -146,7 +146,7 @@ const SecretKeyTSIG = "secret"
 
 // RFC2136Provider sends dynamic updates signed with TSIG.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.tsigSecretRef.name) && self.tsigSecretRef.name != ''",message="tsigSecretRef.name is required: the Secret whose key \"secret\" holds the base64 TSIG key",fieldPath=".tsigSecretRef.name"
+// +kubebuilder:validation:XValidation:rule="has(self.tsigSecretRef.name) && self.tsigSecretRef.name.size() > 0",message="tsigSecretRef.name is required: the Secret whose key \"secret\" holds the base64 TSIG key",fieldPath=".tsigSecretRef.name"
 type RFC2136Provider struct {
 	// Server is the host:port of the DNS server that takes the updates, e.g. 127.0.0.1:53.
 	// +required

@@ -274,7 +274,9 @@ func TestPlanServiceRejectsBadInput(t *testing.T) {
 		{"upper-case service name", func(in *ServiceInput) { in.Name = "Web" }, `service name "Web" is not a DNS label`},
 		{"empty namespace", func(in *ServiceInput) { in.Namespace = "" }, `namespace "" is not a DNS label`},
 		{"federation name with a dot", func(in *ServiceInput) { in.FederationName = "my.fed" }, `federation name "my.fed" is not a DNS label`},
-		{"global name too long", func(in *ServiceInput) { in.Domain = strings.Repeat("d", 60) + "." + strings.Repeat("e", 60) + "." + strings.Repeat("f", 60) + "." + strings.Repeat("g", 58) },
+		{"global name too long", func(in *ServiceInput) {
+			in.Domain = strings.Repeat("d", 60) + "." + strings.Repeat("e", 60) + "." + strings.Repeat("f", 60) + "." + strings.Repeat("g", 58)
+		},
 			"longer than 253 characters"},
 	}
 	for _, tt := range tests {

@@ -138,7 +138,7 @@ func TestBadFederatedDomainsAreRejectedNamingTheField(t *testing.T) {
 		{
 			name: "tsigSecretRef without a name",
 			obj:  domain("bad", withProvider(rfc2136(v1alpha1.ObjectReference{Namespace: "kfed-system"}))),
-			want: []string{"spec.provider.rfc2136.tsigSecretRef.name"},
+			want: []string{"spec.provider.rfc2136.tsigSecretRef.name", "tsigSecretRef.name is required"},
 		},
 		{
 			name: "rfc2136 server without a port",
@@ -184,7 +184,7 @@ func TestTSIGSecretRefWithoutNameNamesTheField(t *testing.T) {
 	}
 	err := host.Client.Create(t.Context(), &unstructured.Unstructured{Object: u}, client.DryRunAll)
 	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.Error()).To(ContainSubstring("spec.provider.rfc2136.tsigSecretRef.name"), fmt.Sprint(err))
+	g.Expect(err.Error()).To(ContainSubstring("spec.provider.rfc2136.tsigSecretRef.name: Required value"), fmt.Sprint(err))
 	t.Log(err)
 }
 
