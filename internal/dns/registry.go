@@ -48,11 +48,11 @@ func Conflicts(err error) []*ConflictError {
 		if err == nil {
 			return
 		}
-		if c, ok := err.(*ConflictError); ok { //nolint:errorlint // walking the tree by hand
+		if c, ok := err.(*ConflictError); ok {
 			out = append(out, c)
 			return
 		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the tree by hand
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range j.Unwrap() {
 				walk(e)
 			}

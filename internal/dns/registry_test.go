@@ -21,8 +21,9 @@ func rec(name, typ string, targets ...string) *dns.Endpoint {
 	return &dns.Endpoint{DNSName: name, RecordType: typ, Targets: targets, TTL: 30}
 }
 
-func withResource(e *dns.Endpoint, resource string) *dns.Endpoint {
-	e.Labels = map[string]string{dns.LabelResource: resource}
+// forWeb labels a record as the web FederatedService's, as the planner does.
+func forWeb(e *dns.Endpoint) *dns.Endpoint {
+	e.Labels = map[string]string{dns.LabelResource: webRes}
 	return e
 }
 
@@ -70,7 +71,8 @@ func TestRegistryRecordsReturnsOnlyWhatItsOwnerOwns(t *testing.T) {
 		rec("mine-cname.example.com", "CNAME", web), txt("mine-cname.example.com", "CNAME", ownerID, "FederatedService/shop/other"),
 		rec("unowned.example.com", "A", "10.0.0.9"),
 		rec("edns.example.com", "A", "10.0.0.8"),
-		{DNSName: "edns.example.com", RecordType: "TXT", TTL: 300, Targets: []string{`"heritage=external-dns,external-dns/owner=x,external-dns/resource=service/default/web"`}},
+		{DNSName: "edns.example.com", RecordType: "TXT", TTL: 300,
+			Targets: []string{`"heritage=external-dns,external-dns/owner=x,external-dns/resource=service/default/web"`}},
 		// A leftover ownership record whose record is gone is not a record.
 		txt("gone.example.com", "A", ownerID, webRes),
 	}))
@@ -101,7 +103,7 @@ func TestRegistryApplyChanges(t *testing.T) {
 	}{
 		{
 			name:     "create writes the ownership record with the record",
-			changes:  dns.Changes{Create: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.1"), webRes)}},
+			changes:  dns.Changes{Create: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.1"))}},
 			wantZone: []*dns.Endpoint{txt(web, "A", ownerID, webRes), rec(web, "A", "10.0.0.1")},
 		},
 		{
@@ -109,7 +111,7 @@ func TestRegistryApplyChanges(t *testing.T) {
 			zone: []*dns.Endpoint{rec(web, "A", "10.0.0.1"), txt(web, "A", ownerID, webRes)},
 			changes: dns.Changes{
 				UpdateOld: []*dns.Endpoint{rec(web, "A", "10.0.0.1")},
-				UpdateNew: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.2"), webRes)},
+				UpdateNew: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.2"))},
 			},
 			wantZone: []*dns.Endpoint{txt(web, "A", ownerID, webRes), rec(web, "A", "10.0.0.2")},
 		},
@@ -118,7 +120,7 @@ func TestRegistryApplyChanges(t *testing.T) {
 			zone: []*dns.Endpoint{rec(web, "A", "10.0.0.1"), txt(web, "A", ownerID, "FederatedService/shop/old")},
 			changes: dns.Changes{
 				UpdateOld: []*dns.Endpoint{rec(web, "A", "10.0.0.1")},
-				UpdateNew: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.1"), webRes)},
+				UpdateNew: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.1"))},
 			},
 			wantZone: []*dns.Endpoint{txt(web, "A", ownerID, webRes), rec(web, "A", "10.0.0.1")},
 		},
@@ -131,14 +133,14 @@ func TestRegistryApplyChanges(t *testing.T) {
 		{
 			name:     "create over a leftover ownership record of its own takes it over",
 			zone:     []*dns.Endpoint{txt(web, "A", ownerID, "FederatedService/shop/old")},
-			changes:  dns.Changes{Create: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.1"), webRes)}},
+			changes:  dns.Changes{Create: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.1"))}},
 			wantZone: []*dns.Endpoint{txt(web, "A", ownerID, webRes), rec(web, "A", "10.0.0.1")},
 		},
 		{
 			name: "a name turning from A to CNAME: delete and create with their ownership records",
 			zone: []*dns.Endpoint{rec(web, "A", "10.0.0.1"), txt(web, "A", ownerID, webRes)},
 			changes: dns.Changes{
-				Create: []*dns.Endpoint{withResource(rec(web, "CNAME", "lb.example.net"), webRes)},
+				Create: []*dns.Endpoint{forWeb(rec(web, "CNAME", "lb.example.net"))},
 				Delete: []*dns.Endpoint{rec(web, "A", "10.0.0.1")},
 			},
 			wantZone: []*dns.Endpoint{txt(web, "CNAME", ownerID, webRes), rec(web, "CNAME", "lb.example.net")},
@@ -146,7 +148,7 @@ func TestRegistryApplyChanges(t *testing.T) {
 		{
 			name:          "create over a record without ownership is refused",
 			zone:          []*dns.Endpoint{rec(web, "A", "10.0.0.9")},
-			changes:       dns.Changes{Create: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.1"), webRes)}},
+			changes:       dns.Changes{Create: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.1"))}},
 			wantConflicts: []*dns.ConflictError{{Record: web + " A"}},
 		},
 		{
@@ -156,9 +158,9 @@ func TestRegistryApplyChanges(t *testing.T) {
 				rec(web, "AAAA", "2001:db8::9"), txt(web, "AAAA", "host-b", "FederatedService/shop/web"),
 			},
 			changes: dns.Changes{
-				Create:    []*dns.Endpoint{withResource(rec("new.example.com", "A", "10.0.0.5"), webRes)},
+				Create:    []*dns.Endpoint{forWeb(rec("new.example.com", "A", "10.0.0.5"))},
 				UpdateOld: []*dns.Endpoint{rec(web, "A", "10.0.0.9")},
-				UpdateNew: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.1"), webRes)},
+				UpdateNew: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.1"))},
 				Delete:    []*dns.Endpoint{rec(web, "AAAA", "2001:db8::9")},
 			},
 			wantZone: []*dns.Endpoint{
@@ -181,19 +183,19 @@ func TestRegistryApplyChanges(t *testing.T) {
 		{
 			name:          "a CNAME beside a record kfed does not own is refused",
 			zone:          []*dns.Endpoint{rec(web, "AAAA", "2001:db8::9")},
-			changes:       dns.Changes{Create: []*dns.Endpoint{withResource(rec(web, "CNAME", "lb.example.net"), webRes)}},
+			changes:       dns.Changes{Create: []*dns.Endpoint{forWeb(rec(web, "CNAME", "lb.example.net"))}},
 			wantConflicts: []*dns.ConflictError{{Record: web + " AAAA"}},
 		},
 		{
 			name:          "a record beside a CNAME kfed does not own is refused",
 			zone:          []*dns.Endpoint{rec(web, "CNAME", "elsewhere.example.net")},
-			changes:       dns.Changes{Create: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.1"), webRes)}},
+			changes:       dns.Changes{Create: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.1"))}},
 			wantConflicts: []*dns.ConflictError{{Record: web + " CNAME"}},
 		},
 		{
 			name:    "an ownership name held by another owner is refused",
 			zone:    []*dns.Endpoint{txt(web, "A", "host-b", "FederatedService/shop/web")},
-			changes: dns.Changes{Create: []*dns.Endpoint{withResource(rec(web, "A", "10.0.0.1"), webRes)}},
+			changes: dns.Changes{Create: []*dns.Endpoint{forWeb(rec(web, "A", "10.0.0.1"))}},
 			wantConflicts: []*dns.ConflictError{
 				{Record: dns.OwnershipName(web, "A") + " TXT", Heritage: "kfed", Owner: "host-b", Resource: "FederatedService/shop/web"},
 			},
@@ -221,7 +223,7 @@ func TestRegistryApplyChanges(t *testing.T) {
 				want = tt.zone
 			}
 			got, _ := z.Records(t.Context())
-			if diff := cmp.Diff(normalized(want), got); diff != "" {
+			if diff := cmp.Diff(normalized(t, want), got); diff != "" {
 				t.Errorf("zone after (-want +got):\n%s", diff)
 			}
 		})
@@ -310,12 +312,13 @@ func TestPlanDiffRegistryRoundTrip(t *testing.T) {
 	}
 }
 
-func normalized(eps []*dns.Endpoint) []*dns.Endpoint {
+// normalized is eps as a zone holds them: normalized, sorted, without labels.
+func normalized(t *testing.T, eps []*dns.Endpoint) []*dns.Endpoint {
+	t.Helper()
 	z := inmemory.New()
-	if err := z.Replace(eps); err != nil {
-		panic(err)
-	}
-	out, _ := z.Records(nil) //nolint:staticcheck // the in-memory zone does not use its context
+	must(t, z.Replace(eps))
+	out, err := z.Records(t.Context())
+	must(t, err)
 	return out
 }
 
