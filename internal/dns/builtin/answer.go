@@ -89,8 +89,10 @@ func (s *Server) answer(r *dns.Msg, src netip.Addr, isTCP bool) *dns.Msg {
 	}
 	client.Region = z.cfg.Geo.Region(clientAddr(client))
 	if ecs != nil && respOpt != nil {
+		// The scope says how much of the subnet the answer depends on: all of it when a
+		// selection hook may pick by region, none otherwise (RFC 7871 section 7.2.1).
 		scope := uint8(0)
-		if z.cfg.Geo.Len() > 0 {
+		if z.cfg.Geo.Len() > 0 && z.cfg.Select != nil {
 			scope = ecs.SourceNetmask
 		}
 		respOpt.Option = append(respOpt.Option, &dns.EDNS0_SUBNET{
