@@ -55,7 +55,8 @@ type SelectFunc func(client Client, qname string, qtype uint16, sets []RecordSet
 type Zone struct {
 	// Name is the domain, e.g. example.com.
 	Name string
-	// Store holds the records.
+	// Store holds the records; made with inmemory.Domain(Name) it refuses names outside the
+	// zone, which the server would not answer.
 	Store *inmemory.Zone
 	// Geo maps client addresses to regions; nil means no regions.
 	Geo *GeoTable

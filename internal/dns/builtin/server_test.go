@@ -84,7 +84,7 @@ type fixture struct {
 
 func start(t testing.TB) *fixture {
 	t.Helper()
-	store := inmemory.New()
+	store := inmemory.New(inmemory.Domain("example.com"))
 	if err := store.Replace(records()); err != nil {
 		t.Fatal(err)
 	}

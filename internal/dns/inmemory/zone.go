@@ -23,6 +23,7 @@ var (
 	ErrRecordNotFound = errors.New("the record set does not exist")
 	ErrCNAMEConflict  = errors.New("a CNAME cannot share its name with other records")
 	ErrInvalidRecord  = errors.New("the record set is invalid")
+	ErrOutsideZone    = errors.New("the name is outside the zone")
 )
 
 // Snapshot is the zone at one moment. Its Records must not be changed.
@@ -39,6 +40,8 @@ type Snapshot struct {
 
 // Zone is a concurrency-safe zone. The zero value is not usable: call New.
 type Zone struct {
+	// domain, when set, is the zone's apex: names outside it are refused.
+	domain  string
 	mu      sync.RWMutex
 	records map[dns.Key]*dns.Endpoint
 	snap    *Snapshot
@@ -49,8 +52,22 @@ type Zone struct {
 
 var _ dns.Provider = &Zone{}
 
+// Option configures a Zone.
+type Option func(*Zone)
+
+// Domain makes the zone refuse record sets whose names are not domain or below it.
+func Domain(domain string) Option {
+	return func(z *Zone) { z.domain = strings.TrimSuffix(strings.ToLower(domain), ".") }
+}
+
 // New returns an empty zone.
-func New() *Zone { return newZone(time.Now) }
+func New(opts ...Option) *Zone {
+	z := newZone(time.Now)
+	for _, o := range opts {
+		o(z)
+	}
+	return z
+}
 
 func newZone(now func() time.Time) *Zone {
 	return &Zone{records: map[dns.Key]*dns.Endpoint{}, snap: &Snapshot{}, now: now, changed: make(chan struct{})}
@@ -106,7 +123,7 @@ func (z *Zone) ApplyChanges(_ context.Context, c *dns.Changes) error {
 		if _, ok := next[old.Key()]; !ok {
 			return fmt.Errorf("updating %s: %w", old, ErrRecordNotFound)
 		}
-		if err := validate(n); err != nil {
+		if err := z.validate(n); err != nil {
 			return err
 		}
 		next[n.Key()] = stored(n)
@@ -116,7 +133,7 @@ func (z *Zone) ApplyChanges(_ context.Context, c *dns.Changes) error {
 		if _, ok := next[n.Key()]; ok {
 			return fmt.Errorf("creating %s: %w", n, ErrRecordExists)
 		}
-		if err := validate(n); err != nil {
+		if err := z.validate(n); err != nil {
 			return err
 		}
 		next[n.Key()] = stored(n)
@@ -133,7 +150,7 @@ func (z *Zone) Replace(records []*dns.Endpoint) error {
 		if _, ok := next[n.Key()]; ok {
 			return fmt.Errorf("replacing the zone: %s is given twice: %w", n, ErrRecordExists)
 		}
-		if err := validate(n); err != nil {
+		if err := z.validate(n); err != nil {
 			return fmt.Errorf("replacing the zone: %w", err)
 		}
 		next[n.Key()] = stored(n)
@@ -189,7 +206,10 @@ func equal(a, b map[dns.Key]*dns.Endpoint) bool {
 	return true
 }
 
-func validate(e *dns.Endpoint) error {
+func (z *Zone) validate(e *dns.Endpoint) error {
+	if z.domain != "" && e.DNSName != z.domain && !strings.HasSuffix(e.DNSName, "."+z.domain) {
+		return fmt.Errorf("%s: not in %s: %w", e, z.domain, ErrOutsideZone)
+	}
 	switch {
 	case e.DNSName == "":
 		return fmt.Errorf("%s: no name: %w", e, ErrInvalidRecord)

@@ -223,3 +223,22 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("want 400 records, got %d", got)
 	}
 }
+
+func TestDomainRefusesNamesOutsideIt(t *testing.T) {
+	z := New(Domain("Example.com."))
+	for name, want := range map[string]error{
+		"example.com":      nil,
+		"a.b.example.com":  nil,
+		"example.org":      ErrOutsideZone,
+		"notexample.com":   ErrOutsideZone,
+		"example.com.evil": ErrOutsideZone,
+	} {
+		err := z.ApplyChanges(t.Context(), &dns.Changes{Create: []*dns.Endpoint{ep(name, "A", "10.0.0.1")}})
+		if !errors.Is(err, want) {
+			t.Errorf("%s: error %v, want %v", name, err, want)
+		}
+	}
+	if err := z.Replace([]*dns.Endpoint{ep("x.example.net", "A", "10.0.0.1")}); !errors.Is(err, ErrOutsideZone) {
+		t.Errorf("Replace: error %v, want %v", err, ErrOutsideZone)
+	}
+}
