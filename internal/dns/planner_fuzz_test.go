@@ -18,8 +18,9 @@ func FuzzPlanService(f *testing.F) {
 	f.Add("r,z,,1;r,z,a.example.net b.example.net,1;R,Z,::ffff:1.2.3.4,1")
 	f.Add("bad region,x,10.0.0.300,1;r,zone_1,host_name,1")
 	f.Fuzz(func(t *testing.T, spec string) {
-		var targets []dns.ServiceTarget
-		for i, c := range strings.Split(spec, ";") {
+		clusters := strings.Split(spec, ";")
+		targets := make([]dns.ServiceTarget, 0, len(clusters))
+		for i, c := range clusters {
 			fields := strings.Split(c, ",")
 			for len(fields) < 4 {
 				fields = append(fields, "")
