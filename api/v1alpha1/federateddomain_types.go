@@ -160,8 +160,7 @@ type RFC2136Provider struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?[.])*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="zone must be a DNS name without a trailing dot"
 	Zone string `json:"zone,omitempty"`
 
-	// TSIGSecretRef names the Secret whose key "secret" holds the base64 TSIG key. The key's
-	// name is the Secret's name unless the Secret has a key "name".
+	// TSIGSecretRef names the Secret whose key "secret" holds the base64 TSIG key.
 	// +required
 	TSIGSecretRef ObjectReference `json:"tsigSecretRef"`
 
