@@ -183,10 +183,27 @@ func (z *zoneState) ownerOf(k Key) (ownership, bool) {
 	return ownership{}, false
 }
 
-// Records returns the record sets this registry's owner owns, with LabelOwner and
-// LabelResource set; records of other owners, records without an ownership record and the
-// ownership records themselves are left out, so a plan diffed against them never touches
-// anything kfed does not own.
+// RecordsFor returns the record sets this owner owns for one resource (Kind/namespace/name):
+// what a plan of that resource is diffed against, so that it never deletes another's records.
+func (r *Registry) RecordsFor(ctx context.Context, resource string) ([]*Endpoint, error) {
+	all, err := r.Records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, e := range all {
+		if e.Labels[LabelResource] == resource {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Records returns the record sets this registry's owner owns, for every resource, with
+// LabelOwner and LabelResource set; records of other owners, records without an ownership
+// record and the ownership records themselves are left out, so a plan diffed against them
+// never touches anything kfed does not own. A plan of one resource is diffed against
+// RecordsFor that resource.
 func (r *Registry) Records(ctx context.Context) ([]*Endpoint, error) {
 	all, err := r.provider.Records(ctx)
 	if err != nil {

@@ -328,3 +328,46 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestTwoServicesShareTheZone syncs two FederatedServices, each against its own records: the
+// second one's plan leaves the first one's records alone, and deleting one takes only its own.
+func TestTwoServicesShareTheZone(t *testing.T) {
+	z := inmemory.New()
+	r, err := dns.NewRegistry(z, ownerID)
+	must(t, err)
+	sync := func(name string, targets []dns.ServiceTarget) {
+		t.Helper()
+		plan, err := dns.PlanService(dns.ServiceInput{Name: name, Namespace: "shop", FederationName: "myfed", Domain: "example.com", TTL: 30, Targets: targets})
+		must(t, err)
+		current, err := r.RecordsFor(t.Context(), dns.ResourceOf("FederatedService", "shop", name))
+		must(t, err)
+		changes, err := dns.Diff(plan.Endpoints, current)
+		must(t, err)
+		must(t, r.ApplyChanges(t.Context(), changes))
+	}
+	up := []dns.ServiceTarget{{Cluster: "us", Region: "us-east1", IPs: []string{"10.0.0.1"}, Healthy: true}}
+	sync("web", up)
+	sync("api", up)
+	names := func() []string {
+		all, err := r.Records(t.Context())
+		must(t, err)
+		out := make([]string, 0, len(all))
+		for _, e := range all {
+			out = append(out, e.DNSName+" "+e.Labels[dns.LabelResource])
+		}
+		return out
+	}
+	want := []string{
+		"api.shop.myfed.svc.example.com FederatedService/shop/api",
+		"api.shop.myfed.svc.us-east1.example.com FederatedService/shop/api",
+		"web.shop.myfed.svc.example.com FederatedService/shop/web",
+		"web.shop.myfed.svc.us-east1.example.com FederatedService/shop/web",
+	}
+	if diff := cmp.Diff(want, names()); diff != "" {
+		t.Errorf("after syncing both (-want +got):\n%s", diff)
+	}
+	sync("web", nil) // web is deleted: its plan is empty
+	if diff := cmp.Diff(want[:2], names()); diff != "" {
+		t.Errorf("after web is gone (-want +got):\n%s", diff)
+	}
+}
