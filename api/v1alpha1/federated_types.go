@@ -180,7 +180,100 @@ type FederatedServiceSpec struct {
 	// +required
 	Template ServiceTemplate `json:"template"`
 
+	// DNS says where the Service's federated names are published. A Service of type
+	// LoadBalancer gets names without it when exactly one FederatedDomain exists.
+	// +optional
+	DNS *ServiceDNS `json:"dns,omitempty"`
+
 	FederatedSpec `json:",inline"`
+}
+
+// Condition type and reasons of a FederatedService's DNS names.
+const (
+	// ConditionDNSPublished says whether the provider holds the Service's names as planned.
+	ConditionDNSPublished = "DNSPublished"
+	// ReasonDNSPublished (DNSPublished=True): the provider holds every planned name.
+	ReasonDNSPublished = "Published"
+	// ReasonRecordConflict (DNSPublished=False): a planned name holds a record kfed does not own
+	// (or another kfed owns); the message names the record and its owner.
+	ReasonRecordConflict = "RecordConflict"
+	// ReasonDomainNotFound (DNSPublished=False): spec.dns.domainRef names no FederatedDomain, or
+	// none is named and there is not exactly one.
+	ReasonDomainNotFound = "DomainNotFound"
+	// ReasonProviderFailed (DNSPublished=False): the provider did not take the changes; the
+	// FederatedDomain's Ready condition says why.
+	ReasonProviderFailed = "ProviderFailed"
+	// ReasonDNSDisabled (DNSPublished=False): spec.dns.disabled opts the Service out of DNS.
+	ReasonDNSDisabled = "Disabled"
+)
+
+// ServiceDNS says where a FederatedService's names go.
+type ServiceDNS struct {
+	// DomainRef is the name of the FederatedDomain; empty means the only one, when exactly one exists.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	DomainRef string `json:"domainRef,omitempty"`
+
+	// TTL of the Service's records in seconds; unset means the FederatedDomain's.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=86400
+	TTL *int64 `json:"ttl,omitempty"`
+
+	// Disabled opts the Service out of DNS names.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// DNSRecordType is the type of a published name.
+// +kubebuilder:validation:Enum=A;AAAA;CNAME
+type DNSRecordType string
+
+// The record types of published names.
+const (
+	DNSRecordTypeA     DNSRecordType = "A"
+	DNSRecordTypeAAAA  DNSRecordType = "AAAA"
+	DNSRecordTypeCNAME DNSRecordType = "CNAME"
+)
+
+// DNSName is one published record set.
+type DNSName struct {
+	// Name is the fully qualified name, without the trailing dot.
+	// +required
+	Name string `json:"name"`
+
+	// Type is A, AAAA or CNAME.
+	// +required
+	Type DNSRecordType `json:"type"`
+
+	// Targets are the addresses (A, AAAA) or the one name (CNAME) the name resolves to.
+	// +optional
+	// +listType=atomic
+	Targets []string `json:"targets,omitempty"`
+}
+
+// ServiceDNSStatus is what a FederatedService's names hold now.
+type ServiceDNSStatus struct {
+	// Domain is the FederatedDomain's spec.domain the names are in.
+	// +optional
+	Domain string `json:"domain,omitempty"`
+
+	// Names published now.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +listMapKey=type
+	Names []DNSName `json:"names,omitempty"`
+}
+
+// FederatedServiceStatus is the status of a FederatedService: the status of every federated
+// kind and its DNS names.
+type FederatedServiceStatus struct {
+	FederatedStatus `json:",inline"`
+
+	// DNS is the names published for the Service.
+	// +optional
+	DNS *ServiceDNSStatus `json:"dns,omitempty"`
 }
 
 // FederatedService is a Service created in member clusters.
@@ -198,7 +291,7 @@ type FederatedService struct {
 	// +required
 	Spec FederatedServiceSpec `json:"spec"`
 	// +optional
-	Status FederatedStatus `json:"status,omitempty"`
+	Status FederatedServiceStatus `json:"status,omitempty"`
 }
 
 // FederatedServiceList is a list of FederatedService.
@@ -225,8 +318,8 @@ func (o *FederatedService) GetOverrides() []ClusterOverride { return o.Spec.Over
 // GetReplicaScheduling returns nil: a Service has no replicas.
 func (o *FederatedService) GetReplicaScheduling() *ReplicaScheduling { return nil }
 
-// GetFederatedStatus returns the status.
-func (o *FederatedService) GetFederatedStatus() *FederatedStatus { return &o.Status }
+// GetFederatedStatus returns the status every federated kind shares.
+func (o *FederatedService) GetFederatedStatus() *FederatedStatus { return &o.Status.FederatedStatus }
 
 // TemplateObject returns the template as a Service object.
 func (o *FederatedService) TemplateObject() (map[string]any, error) {

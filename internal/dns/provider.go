@@ -33,6 +33,15 @@ type Endpoint struct {
 	Labels map[string]string
 }
 
+// Keys of Endpoint.Labels: the Registry fills them in on the Endpoints it returns and reads
+// LabelResource on the ones it writes; the planner sets LabelResource.
+const (
+	// LabelOwner is the kfed installation that owns the record (the registry's owner ID).
+	LabelOwner = "owner"
+	// LabelResource is the kfed object the record is for: Kind/namespace/name.
+	LabelResource = "resource"
+)
+
 // Key identifies an Endpoint within a zone.
 type Key struct {
 	DNSName, RecordType, SetIdentifier string
