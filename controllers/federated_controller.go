@@ -66,6 +66,7 @@ type FederatedReconciler struct {
 	conflicts  sync.Map   // "<object UID>/<cluster>" → struct{}: AlreadyExists reported by an Event
 	inflight   sync.Map   // "<object UID>/<cluster>" → struct{}: a member write still running
 	slow       sync.Map   // cluster → struct{}: a write there has run past memberWriteBudget
+	writes     sync.Map   // "<object UID>/<cluster>" → writtenReplicas: until the cache shows the write
 	enqueue    func(types.NamespacedName)
 }
 
@@ -359,7 +360,7 @@ func (r *FederatedReconciler) forget(obj propagate.Federated) {
 	uid := string(obj.GetUID())
 	r.seen.Delete(uid)
 	r.placed.forget(client.ObjectKeyFromObject(obj))
-	for _, m := range []*sync.Map{&r.capacities, &r.conflicts} {
+	for _, m := range []*sync.Map{&r.capacities, &r.conflicts, &r.writes} {
 		m.Range(func(key, _ any) bool {
 			if strings.HasPrefix(key.(string), uid+"/") {
 				m.Delete(key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,7 +226,7 @@ func TestDeletingARefusedObjectCompletes(t *testing.T) {
 			"metadata": map[string]any{"name": "w", "namespace": ns}},
 	}
 	for reason, manifest := range cases {
-		fo := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "refused-" + manifest["kind"].(string)}}
+		fo := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "refused-" + strings.ToLower(manifest["kind"].(string))}}
 		raw, err := json.Marshal(manifest)
 		g.Expect(err).NotTo(HaveOccurred())
 		fo.Spec.Template.Raw = raw

@@ -219,6 +219,11 @@ func (r *FederatedReconciler) execute(ctx context.Context, obj propagate.Federat
 	if err != nil {
 		return r.writeFailed(a, err)
 	}
+	var base int64
+	if m.Live != nil {
+		base = m.Live.GetGeneration()
+	}
+	r.rememberWrite(obj, a.Cluster, base, a.Object)
 	r.observePropagation(obj)
 	return a.Status, nil
 }

@@ -88,11 +88,17 @@ func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Fe
 			c.Taints = append(c.Taints, scheduler.TaintEffect(t.Effect))
 		}
 		if m.Live != nil && propagate.OwnedBy(m.Live, obj) {
-			if n, found, _ := unstructured.NestedInt64(m.Live.Object, "spec", "replicas"); found {
-				c.Current, current[m.Cluster.Name] = n, n
+			spec, found, _ := unstructured.NestedInt64(m.Live.Object, "spec", "replicas")
+			if w, ok := r.written(obj, m.Cluster.Name, m.Live); ok {
+				spec, found = w, true
 			}
-			if n, found := propagate.ReadyReplicas(m.Live); found {
-				ready += n
+			if found {
+				c.Current, current[m.Cluster.Name] = spec, spec
+			}
+			// A cluster counts the ready replicas it keeps: a copy kfed just scaled down may
+			// still report the ready replicas it had.
+			if n, ok := propagate.ReadyReplicas(m.Live); ok {
+				ready += min(n, spec)
 			}
 			if g, _, _ := unstructured.NestedInt64(m.Live.Object, "status", "observedGeneration"); g > 0 {
 				observed = true
@@ -199,4 +205,38 @@ func (r *FederatedReconciler) workloadPods(ctx context.Context, cluster string, 
 		return nil, fmt.Errorf("listing the pods of %s %s in cluster %s: %w", live.GetKind(), client.ObjectKeyFromObject(live), cluster, err)
 	}
 	return pods.Items, nil
+}
+
+// writtenReplicas is the replica count kfed last wrote to a member copy, and the generation the
+// copy had in kfed's cache when it was written.
+type writtenReplicas struct {
+	baseGeneration, replicas int64
+}
+
+// rememberWrite records the replica count written to a member copy whose cached generation was
+// baseGeneration (0 for a copy created).
+func (r *FederatedReconciler) rememberWrite(obj propagate.Federated, cluster string, baseGeneration int64, desired *unstructured.Unstructured) {
+	if obj.GetReplicaScheduling() == nil {
+		return
+	}
+	if n, found, _ := unstructured.NestedInt64(desired.Object, "spec", "replicas"); found {
+		r.writes.Store(string(obj.GetUID())+"/"+cluster, writtenReplicas{baseGeneration: baseGeneration, replicas: n})
+	}
+}
+
+// written returns the replicas kfed wrote to a member copy while the cache still shows the copy
+// from before that write (its generation not past the one written over); false once the cache
+// has caught up.
+func (r *FederatedReconciler) written(obj propagate.Federated, cluster string, live *unstructured.Unstructured) (int64, bool) {
+	key := string(obj.GetUID()) + "/" + cluster
+	v, ok := r.writes.Load(key)
+	if !ok {
+		return 0, false
+	}
+	w := v.(writtenReplicas)
+	if live.GetGeneration() > w.baseGeneration {
+		r.writes.CompareAndDelete(key, v)
+		return 0, false
+	}
+	return w.replicas, true
 }
