@@ -188,10 +188,8 @@ type FederatedServiceSpec struct {
 	FederatedSpec `json:",inline"`
 }
 
-// Condition type and reasons of a FederatedService's DNS names.
+// Reasons of a FederatedService's DNSPublished condition (ConditionDNSPublished).
 const (
-	// ConditionDNSPublished says whether the provider holds the Service's names as planned.
-	ConditionDNSPublished = "DNSPublished"
 	// ReasonDNSPublished (DNSPublished=True): the provider holds every planned name.
 	ReasonDNSPublished = "Published"
 	// ReasonRecordConflict (DNSPublished=False): a planned name holds a record kfed does not own

@@ -23,6 +23,8 @@ var stalledReasons = []string{
 	v1alpha1.ReasonSourceNotFound,
 	v1alpha1.ReasonNoClusters,
 	v1alpha1.ReasonPropagationFailed,
+	v1alpha1.ReasonRecordConflict,
+	v1alpha1.ReasonDomainNotFound,
 }
 
 // IsStalledReason tells whether a condition reason means kfed cannot go on without a change.
