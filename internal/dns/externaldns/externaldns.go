@@ -126,11 +126,13 @@ func (p *Provider) classify(err error, what string) error {
 	case err == nil:
 		return nil
 	case meta.IsNoMatchError(err):
-		return kdns.NewProviderError(kdns.ReasonCRDMissing, err, "%s: %s: the host has no DNSEndpoint CRD (install external-dns or config/externaldns)", p.where, what)
+		return kdns.NewProviderError(kdns.ReasonCRDMissing, err, "%s: %s: the host has no DNSEndpoint CRD (install external-dns or config/externaldns)",
+			p.where, what)
 	case apierrors.IsNotFound(err) && notFoundKind(err) == "namespaces":
 		return kdns.NewProviderError(kdns.ReasonProviderError, err, "%s: %s: the namespace does not exist", p.where, what)
 	case apierrors.IsNotFound(err):
-		return kdns.NewProviderError(kdns.ReasonCRDMissing, err, "%s: %s: the host serves no DNSEndpoints (install external-dns or config/externaldns)", p.where, what)
+		return kdns.NewProviderError(kdns.ReasonCRDMissing, err, "%s: %s: the host serves no DNSEndpoints (install external-dns or config/externaldns)",
+			p.where, what)
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
 		return kdns.NewProviderError(kdns.ReasonUnauthorized, err, "%s: %s", p.where, what)
 	case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err):
@@ -213,6 +215,16 @@ func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) erro
 	if err != nil {
 		return kdns.NewProviderError(kdns.ReasonProviderError, err, "%s: reading its spec", p.where)
 	}
+	next := applied(spec, changes)
+	if len(next.Endpoints) > MaxEndpoints {
+		return kdns.NewProviderError(kdns.ReasonInvalidRecord, nil, "%s: %d endpoints, more than the %d one DNSEndpoint holds", p.where,
+			len(next.Endpoints), MaxEndpoints)
+	}
+	return p.write(ctx, obj, exists, next)
+}
+
+// applied returns the spec with the Changes made, its endpoints sorted by key.
+func applied(spec *dnsEndpointSpec, changes *kdns.Changes) *dnsEndpointSpec {
 	byKey := map[kdns.Key]endpoint{}
 	for _, e := range spec.Endpoints {
 		byKey[e.key()] = e
@@ -233,10 +245,11 @@ func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) erro
 	for _, k := range keys {
 		next.Endpoints = append(next.Endpoints, byKey[k])
 	}
-	if len(next.Endpoints) > MaxEndpoints {
-		return kdns.NewProviderError(kdns.ReasonInvalidRecord, nil, "%s: %d endpoints, more than the %d one DNSEndpoint holds", p.where,
-			len(next.Endpoints), MaxEndpoints)
-	}
+	return next
+}
+
+// write creates, updates or (with no endpoints) deletes the DNSEndpoint read as obj.
+func (p *Provider) write(ctx context.Context, obj *unstructured.Unstructured, exists bool, next *dnsEndpointSpec) error {
 	log := ctrl.LoggerFrom(ctx).WithValues("dnsEndpoint", p.cfg.Namespace+"/"+p.cfg.Name)
 	switch {
 	case len(next.Endpoints) == 0 && !exists:

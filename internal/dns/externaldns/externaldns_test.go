@@ -170,7 +170,7 @@ func TestDNSEndpointsInAHostWithTheCRD(t *testing.T) {
 			wantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{ep}}), kdns.ReasonInvalidRecord)
 		})
 	}
-	var tooMany []*kdns.Endpoint
+	tooMany := make([]*kdns.Endpoint, 0, externaldns.MaxEndpoints+1)
 	for i := range externaldns.MaxEndpoints + 1 {
 		tooMany = append(tooMany, &kdns.Endpoint{DNSName: fmt.Sprintf("n%d.example.com", i), RecordType: "A", Targets: []string{"192.0.2.1"}})
 	}

@@ -269,7 +269,8 @@ func (p *Provider) Records(ctx context.Context) ([]*kdns.Endpoint, error) {
 	}
 	if xfrErr != nil {
 		if strings.Contains(xfrErr.Error(), "bad xfr rcode") {
-			return nil, kdns.NewProviderError(kdns.ReasonUnauthorized, xfrErr, "%s: the zone transfer was refused (the server does not allow this key or client to transfer the zone)", p.where)
+			return nil, kdns.NewProviderError(kdns.ReasonUnauthorized, xfrErr,
+				"%s: the zone transfer was refused (the server does not allow this key or client to transfer the zone)", p.where)
 		}
 		return nil, p.classify(nil, xfrErr, "the zone transfer")
 	}
