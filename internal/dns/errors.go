@@ -69,3 +69,12 @@ func ReasonOf(err error) string {
 	}
 	return ReasonProviderError
 }
+
+// CheckChanges is the check every Provider's ApplyChanges starts with: UpdateOld and UpdateNew
+// pair up. where names the provider for the message.
+func CheckChanges(where string, c *Changes) error {
+	if c != nil && len(c.UpdateOld) != len(c.UpdateNew) {
+		return NewProviderError(ReasonInvalidRecord, nil, "%s: %d old and %d new records in the update", where, len(c.UpdateOld), len(c.UpdateNew))
+	}
+	return nil
+}

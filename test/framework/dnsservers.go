@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -341,4 +343,56 @@ func exchange(addr, name string, qtype uint16) (*dns.Msg, error) {
 	c := &dns.Client{Timeout: time.Second}
 	r, _, err := c.Exchange(m, addr)
 	return r, err
+}
+
+// Answer asks the DNS server at addr one question (over UDP, again over TCP when the answer is
+// truncated) and returns the rcode's name and the targets of the answer's records of qtype,
+// sorted: addresses, CNAME targets with their trailing dot, TXT strings joined.
+func Answer(addr, name string, qtype uint16) (rcode string, targets []string, err error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, addr)
+	if err == nil && r.Truncated {
+		r, _, err = (&dns.Client{Net: "tcp", Timeout: 5 * time.Second}).Exchange(m, addr)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("asking %s for %s %s: %w", addr, name, dns.TypeToString[qtype], err)
+	}
+	for _, rr := range r.Answer {
+		if rr.Header().Rrtype != qtype {
+			continue
+		}
+		switch v := rr.(type) {
+		case *dns.A:
+			targets = append(targets, v.A.String())
+		case *dns.AAAA:
+			targets = append(targets, v.AAAA.String())
+		case *dns.CNAME:
+			targets = append(targets, v.Target)
+		case *dns.TXT:
+			targets = append(targets, strings.Join(v.Txt, ""))
+		}
+	}
+	slices.Sort(targets)
+	return dns.RcodeToString[r.Rcode], targets, nil
+}
+
+// WaitForAnswer asks every interval until the targets of name's qtype answer are want, and
+// returns how long that took and how many questions it asked (1: the first answer was already
+// want); an error when timeout passes first.
+func WaitForAnswer(addr, name string, qtype uint16, want []string, interval, timeout time.Duration) (time.Duration, int, error) {
+	want = slices.Sorted(slices.Values(want))
+	start := time.Now()
+	var last []string
+	for q := 1; ; q++ {
+		_, got, err := Answer(addr, name, qtype)
+		if err == nil && slices.Equal(got, want) {
+			return time.Since(start), q, nil
+		}
+		last = got
+		if time.Since(start) > timeout {
+			return time.Since(start), q, fmt.Errorf("%s %s at %s answered %v, not %v, for %s", name, dns.TypeToString[qtype], addr, last, want, timeout)
+		}
+		time.Sleep(interval)
+	}
 }

@@ -272,12 +272,11 @@ func (rs *recordSet) readOp() clientv3.Op {
 // record sets and at most etcd's 128 operations; it commits only if no key it read has changed
 // since (else it reads again, three times, then says Conflict).
 func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) error {
-	if changes == nil {
-		return nil
+	if err := kdns.CheckChanges(p.where, changes); err != nil {
+		return err
 	}
-	if len(changes.UpdateOld) != len(changes.UpdateNew) {
-		return kdns.NewProviderError(kdns.ReasonInvalidRecord, nil, "%s: %d old and %d new records in the update", p.where,
-			len(changes.UpdateOld), len(changes.UpdateNew))
+	if changes == nil || changes.Empty() {
+		return nil
 	}
 	sets := map[string]*recordSet{} // by path + child
 	var order []string

@@ -77,54 +77,6 @@ func (s *servers) keys(t testing.TB, path string) map[string]string {
 	return out
 }
 
-// answer asks addr and returns the rcode and the targets of the answer's records of qtype.
-func answer(t testing.TB, addr, name string, qtype uint16) (string, []string) {
-	t.Helper()
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, addr)
-	if err != nil {
-		t.Fatalf("asking %s for %s %s: %v", addr, name, dns.TypeToString[qtype], err)
-	}
-	var out []string
-	for _, rr := range r.Answer {
-		if rr.Header().Rrtype != qtype {
-			continue
-		}
-		switch v := rr.(type) {
-		case *dns.A:
-			out = append(out, v.A.String())
-		case *dns.AAAA:
-			out = append(out, v.AAAA.String())
-		case *dns.CNAME:
-			out = append(out, v.Target)
-		case *dns.TXT:
-			out = append(out, strings.Join(v.Txt, ""))
-		}
-	}
-	slices.Sort(out)
-	return dns.RcodeToString[r.Rcode], out
-}
-
-func wantAnswer(t testing.TB, addr, name string, qtype uint16, wantRcode string, want ...string) {
-	t.Helper()
-	rcode, got := answer(t, addr, name, qtype)
-	slices.Sort(want)
-	if rcode != wantRcode || !slices.Equal(got, want) {
-		t.Errorf("%s %s: got %s %v, want %s %v", name, dns.TypeToString[qtype], rcode, got, wantRcode, want)
-	}
-}
-
-func wantReason(t testing.TB, err error, reason string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one with reason %s", reason)
-	}
-	if got := kdns.ReasonOf(err); got != reason {
-		t.Fatalf("got reason %s (%v), want %s", got, err, reason)
-	}
-}
-
 func records(t testing.TB, p *coredns.Provider) []*kdns.Endpoint {
 	t.Helper()
 	eps, err := p.Records(t.Context())
@@ -163,15 +115,15 @@ func TestRecordsInEtcdThatCoreDNSServes(t *testing.T) {
 	}
 
 	addr := s.coredns.Addr
-	wantAnswer(t, addr, global, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2", "192.0.2.3")
-	wantAnswer(t, addr, "v6."+zone, dns.TypeAAAA, "NOERROR", "2001:db8::1", "2001:db8::2")
-	wantAnswer(t, addr, alias.DNSName, dns.TypeCNAME, "NOERROR", global+".")
+	framework.WantAnswer(t, addr, global, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2", "192.0.2.3")
+	framework.WantAnswer(t, addr, "v6."+zone, dns.TypeAAAA, "NOERROR", "2001:db8::1", "2001:db8::2")
+	framework.WantAnswer(t, addr, alias.DNSName, dns.TypeCNAME, "NOERROR", global+".")
 	// An A question for the alias follows the CNAME inside the zone.
-	wantAnswer(t, addr, alias.DNSName, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2", "192.0.2.3")
+	framework.WantAnswer(t, addr, alias.DNSName, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2", "192.0.2.3")
 	if keys := s.keys(t, "/skydns/com/example/us-east1/svc/myfed/default/k8shserver"); len(keys) != 1 {
 		t.Errorf("the CNAME is not the one key of its name: %v", keys)
 	}
-	wantAnswer(t, addr, txt.DNSName, dns.TypeTXT, "NOERROR", txt.Targets...)
+	framework.WantAnswer(t, addr, txt.DNSName, dns.TypeTXT, "NOERROR", txt.Targets...)
 
 	want := []*kdns.Endpoint{alias.Normalize(), txt.Normalize(), www.Normalize(), v6.Normalize()}
 	slices.SortFunc(want, func(a, b *kdns.Endpoint) int { return strings.Compare(a.DNSName, b.DNSName) })
@@ -197,7 +149,7 @@ func TestRecordsInEtcdThatCoreDNSServes(t *testing.T) {
 	if err := p.ApplyChanges(ctx, &kdns.Changes{UpdateOld: []*kdns.Endpoint{www}, UpdateNew: []*kdns.Endpoint{www2}}); err != nil {
 		t.Fatal(err)
 	}
-	wantAnswer(t, addr, global, dns.TypeA, "NOERROR", "192.0.2.2")
+	framework.WantAnswer(t, addr, global, dns.TypeA, "NOERROR", "192.0.2.2")
 	if keys := s.keys(t, path); len(keys) != 1 {
 		t.Errorf("keys under %s after the update: %v, want 1", path, keys)
 	}
@@ -207,7 +159,7 @@ func TestRecordsInEtcdThatCoreDNSServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{global, v6.DNSName, alias.DNSName, txt.DNSName} {
-		wantAnswer(t, addr, name, dns.TypeA, "NXDOMAIN")
+		framework.WantAnswer(t, addr, name, dns.TypeA, "NXDOMAIN")
 	}
 	if keys := s.keys(t, "/skydns/"); len(keys) != 0 {
 		t.Errorf("keys left after the delete: %v", keys)
@@ -257,7 +209,7 @@ func TestOtherWritersKeysAreReadAndLeftAlone(t *testing.T) {
 	}
 	// A CNAME is its name's own key: kfed does not overwrite another writer's record there.
 	cname := &kdns.Endpoint{DNSName: "legacy." + zone, RecordType: "CNAME", Targets: []string{"www." + zone}}
-	wantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{cname}}), kdns.ReasonConflict)
+	framework.WantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{cname}}), kdns.ReasonConflict)
 	if err := p.ApplyChanges(ctx, &kdns.Changes{Delete: []*kdns.Endpoint{cname}}); err != nil {
 		t.Fatal(err)
 	}
@@ -308,9 +260,9 @@ func TestEtcdDownIsUnreachableAndConvergesWhenBack(t *testing.T) {
 	changes := &kdns.Changes{Create: []*kdns.Endpoint{b}, UpdateOld: []*kdns.Endpoint{a}, UpdateNew: []*kdns.Endpoint{a2}}
 	start := time.Now()
 	_, err := p.Records(ctx)
-	wantReason(t, err, kdns.ReasonProviderUnreachable)
+	framework.WantReason(t, err, kdns.ReasonProviderUnreachable)
 	aerr := p.ApplyChanges(ctx, changes)
-	wantReason(t, aerr, kdns.ReasonProviderUnreachable)
+	framework.WantReason(t, aerr, kdns.ReasonProviderUnreachable)
 	if !strings.Contains(err.Error(), s.etcd.ClientURL) {
 		t.Errorf("the error does not name etcd %s: %v", s.etcd.ClientURL, err)
 	}
@@ -337,7 +289,7 @@ func TestEtcdDownIsUnreachableAndConvergesWhenBack(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("etcd is back, but ApplyChanges still fails after 60 s: %v", err)
 		}
-		wantReason(t, err, kdns.ReasonProviderUnreachable)
+		framework.WantReason(t, err, kdns.ReasonProviderUnreachable)
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("converged %s after etcd's restart", time.Since(deadline.Add(-60*time.Second)))
@@ -351,8 +303,8 @@ func TestEtcdDownIsUnreachableAndConvergesWhenBack(t *testing.T) {
 	if keys := s.keys(t, "/skydns/"); len(keys) != 3 {
 		t.Errorf("keys after the restart: %v, want 3", keys)
 	}
-	wantAnswer(t, s.coredns.Addr, a.DNSName, dns.TypeA, "NOERROR", "192.0.2.2", "192.0.2.3")
-	wantAnswer(t, s.coredns.Addr, b.DNSName, dns.TypeA, "NOERROR", "192.0.2.4")
+	framework.WantAnswer(t, s.coredns.Addr, a.DNSName, dns.TypeA, "NOERROR", "192.0.2.2", "192.0.2.3")
+	framework.WantAnswer(t, s.coredns.Addr, b.DNSName, dns.TypeA, "NOERROR", "192.0.2.4")
 }
 
 func TestBadRecordsAreRefusedBeforeAnythingIsWritten(t *testing.T) {
@@ -378,11 +330,11 @@ func TestBadRecordsAreRefusedBeforeAnythingIsWritten(t *testing.T) {
 		"empty TXT":         {DNSName: "t." + zone, RecordType: "TXT", Targets: []string{""}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			wantReason(t, p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{ep}}), kdns.ReasonInvalidRecord)
+			framework.WantReason(t, p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{ep}}), kdns.ReasonInvalidRecord)
 		})
 	}
 	odd := &kdns.Changes{UpdateOld: []*kdns.Endpoint{{DNSName: "a." + zone, RecordType: "A", Targets: []string{"192.0.2.1"}}}}
-	wantReason(t, p.ApplyChanges(t.Context(), odd), kdns.ReasonInvalidRecord)
+	framework.WantReason(t, p.ApplyChanges(t.Context(), odd), kdns.ReasonInvalidRecord)
 }
 
 func TestConfigIsChecked(t *testing.T) {
@@ -409,49 +361,5 @@ func TestConfigIsChecked(t *testing.T) {
 // CoreDNS's answer changing, querying every 2 ms. A figure, not a bar.
 func BenchmarkSettle(b *testing.B) {
 	s := start(b, true)
-	p := s.provider(b)
-	ctx := context.Background()
-	name := "settle." + zone
-	cur := &kdns.Endpoint{DNSName: name, RecordType: "A", Targets: []string{"10.1.0.0"}, TTL: 30}
-	if err := p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{cur}}); err != nil {
-		b.Fatal(err)
-	}
-	var settle, apply time.Duration
-	n, queries := 0, 0
-	for b.Loop() {
-		next := &kdns.Endpoint{DNSName: name, RecordType: "A", Targets: []string{fmt.Sprintf("10.1.%d.%d", (n/250)%250, n%250+1)}, TTL: 30}
-		t0 := time.Now()
-		if err := p.ApplyChanges(ctx, &kdns.Changes{UpdateOld: []*kdns.Endpoint{cur}, UpdateNew: []*kdns.Endpoint{next}}); err != nil {
-			b.Fatal(err)
-		}
-		apply += time.Since(t0)
-		d, q := waitFor(b, s.coredns.Addr, name, next.Targets[0])
-		settle += d
-		queries += q
-		cur = next
-		n++
-	}
-	b.ReportMetric(float64(apply.Microseconds())/float64(n), "apply-µs/op")
-	b.ReportMetric(float64(settle.Microseconds())/float64(n), "settle-µs/op")
-	b.ReportMetric(float64(queries)/float64(n), "queries/op")
-}
-
-// waitFor queries every 2 ms until name's A answer is want alone and returns how long that took and
-// how many queries it asked (1: the first answer after ApplyChanges was already the new one).
-func waitFor(b *testing.B, addr, name, want string) (time.Duration, int) {
-	start := time.Now()
-	c := &dns.Client{Timeout: time.Second}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
-	for q := 1; time.Since(start) < 30*time.Second; q++ {
-		r, _, err := c.Exchange(m, addr)
-		if err == nil && len(r.Answer) == 1 {
-			if a, ok := r.Answer[0].(*dns.A); ok && a.A.String() == want {
-				return time.Since(start), q
-			}
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	b.Fatalf("%s did not answer %s within 30 s", name, want)
-	return 0, 0
+	framework.BenchmarkSettle(b, s.provider(b), s.coredns.Addr, "settle."+zone)
 }

@@ -187,14 +187,10 @@ func compareKeys(a, b kdns.Key) int {
 // when it gets its first endpoint and deleted when it loses its last; every write carries the
 // resourceVersion read, so a concurrent writer's change gives Conflict instead of being lost.
 func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) error {
-	if changes == nil {
-		return nil
+	if err := kdns.CheckChanges(p.where, changes); err != nil {
+		return err
 	}
-	if len(changes.UpdateOld) != len(changes.UpdateNew) {
-		return kdns.NewProviderError(kdns.ReasonInvalidRecord, nil, "%s: %d old and %d new records in the update", p.where,
-			len(changes.UpdateOld), len(changes.UpdateNew))
-	}
-	if changes.Empty() {
+	if changes == nil || changes.Empty() {
 		return nil
 	}
 	for _, ep := range slices.Concat(changes.Create, changes.UpdateNew, changes.UpdateOld, changes.Delete) {

@@ -66,16 +66,6 @@ func getEndpoint(t *testing.T, c client.Client, name string) (*unstructured.Unst
 	return u, c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: name}, u)
 }
 
-func wantReason(t *testing.T, err error, reason string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one with reason %s", reason)
-	}
-	if got := kdns.ReasonOf(err); got != reason {
-		t.Fatalf("got reason %s (%v), want %s", got, err, reason)
-	}
-}
-
 func TestDNSEndpointsInAHostWithTheCRD(t *testing.T) {
 	host := startHost(t, true)
 	ctx := t.Context()
@@ -167,14 +157,14 @@ func TestDNSEndpointsInAHostWithTheCRD(t *testing.T) {
 		"empty the name": {RecordType: "A", Targets: []string{"192.0.2.1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			wantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{ep}}), kdns.ReasonInvalidRecord)
+			framework.WantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{ep}}), kdns.ReasonInvalidRecord)
 		})
 	}
 	tooMany := make([]*kdns.Endpoint, 0, externaldns.MaxEndpoints+1)
 	for i := range externaldns.MaxEndpoints + 1 {
 		tooMany = append(tooMany, &kdns.Endpoint{DNSName: fmt.Sprintf("n%d.example.com", i), RecordType: "A", Targets: []string{"192.0.2.1"}})
 	}
-	wantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: tooMany}), kdns.ReasonInvalidRecord)
+	framework.WantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: tooMany}), kdns.ReasonInvalidRecord)
 	if _, err := getEndpoint(t, host.Client, "k8shserver"); !apierrors.IsNotFound(err) {
 		t.Errorf("refused changes wrote the DNSEndpoint (%v)", err)
 	}
@@ -184,7 +174,7 @@ func TestHostWithoutTheCRDIsCRDMissing(t *testing.T) {
 	host := startHost(t, false)
 	p := newProvider(t, host, "k8shserver", nil)
 	_, err := p.Records(t.Context())
-	wantReason(t, err, kdns.ReasonCRDMissing)
+	framework.WantReason(t, err, kdns.ReasonCRDMissing)
 	if !strings.Contains(err.Error(), "default/k8shserver") || !strings.Contains(err.Error(), host.Host()) {
 		t.Errorf("the message does not name the DNSEndpoint and the host: %v", err)
 	}
@@ -192,7 +182,7 @@ func TestHostWithoutTheCRDIsCRDMissing(t *testing.T) {
 	err = p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{
 		{DNSName: "a.example.com", RecordType: "A", Targets: []string{"192.0.2.1"}},
 	}})
-	wantReason(t, err, kdns.ReasonCRDMissing)
+	framework.WantReason(t, err, kdns.ReasonCRDMissing)
 }
 
 func TestConfigIsChecked(t *testing.T) {

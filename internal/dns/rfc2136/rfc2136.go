@@ -333,14 +333,10 @@ type unit struct {
 // Delete need it to hold exactly the old targets. Changes too large for one message are split
 // between record sets, never within one; a message is applied whole or not at all.
 func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) error {
-	if changes == nil {
-		return nil
+	if err := kdns.CheckChanges(p.where, changes); err != nil {
+		return err
 	}
-	if len(changes.UpdateOld) != len(changes.UpdateNew) {
-		return kdns.NewProviderError(kdns.ReasonInvalidRecord, nil, "%s: %d old and %d new records in the update", p.where,
-			len(changes.UpdateOld), len(changes.UpdateNew))
-	}
-	if changes.Empty() {
+	if changes == nil || changes.Empty() {
 		return nil
 	}
 	units := make([]unit, 0, len(changes.Create)+len(changes.UpdateNew)+len(changes.Delete))

@@ -1,7 +1,6 @@
 package rfc2136_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -58,55 +57,6 @@ func providerFor(t testing.TB, n *framework.Named, mod func(*rfc2136.Config)) *r
 	return p
 }
 
-// answer asks the server and returns the rcode and the answer's records of qtype as text
-// targets, sorted.
-func answer(t testing.TB, addr, name string, qtype uint16) (string, []string) {
-	t.Helper()
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	r, _, err := (&dns.Client{Net: "tcp", Timeout: 5 * time.Second}).Exchange(m, addr)
-	if err != nil {
-		t.Fatalf("asking %s for %s %s: %v", addr, name, dns.TypeToString[qtype], err)
-	}
-	var out []string
-	for _, rr := range r.Answer {
-		if rr.Header().Rrtype != qtype {
-			continue
-		}
-		switch v := rr.(type) {
-		case *dns.A:
-			out = append(out, v.A.String())
-		case *dns.AAAA:
-			out = append(out, v.AAAA.String())
-		case *dns.CNAME:
-			out = append(out, v.Target)
-		case *dns.TXT:
-			out = append(out, strings.Join(v.Txt, ""))
-		}
-	}
-	slices.Sort(out)
-	return dns.RcodeToString[r.Rcode], out
-}
-
-func wantAnswer(t testing.TB, addr, name string, qtype uint16, wantRcode string, want ...string) {
-	t.Helper()
-	rcode, got := answer(t, addr, name, qtype)
-	slices.Sort(want)
-	if rcode != wantRcode || !slices.Equal(got, want) {
-		t.Errorf("%s %s: got %s %v, want %s %v", name, dns.TypeToString[qtype], rcode, got, wantRcode, want)
-	}
-}
-
-func wantReason(t testing.TB, err error, reason string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one with reason %s", reason)
-	}
-	if got := kdns.ReasonOf(err); got != reason {
-		t.Fatalf("got reason %s (%v), want %s", got, err, reason)
-	}
-}
-
 // records returns what Records reads, without the zone's own ns1 address.
 func records(t testing.TB, p *rfc2136.Provider) []*kdns.Endpoint {
 	t.Helper()
@@ -130,10 +80,10 @@ func TestWritesRecordsThatBINDServes(t *testing.T) {
 	if err := p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{www, v6, alias, txt}}); err != nil {
 		t.Fatal(err)
 	}
-	wantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2", "192.0.2.3")
-	wantAnswer(t, n.Addr, "v6."+zone, dns.TypeAAAA, "NOERROR", "2001:db8::1")
-	wantAnswer(t, n.Addr, "alias."+zone, dns.TypeCNAME, "NOERROR", "www."+zone+".")
-	wantAnswer(t, n.Addr, "kfed-a-www."+zone, dns.TypeTXT, "NOERROR", long)
+	framework.WantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2", "192.0.2.3")
+	framework.WantAnswer(t, n.Addr, "v6."+zone, dns.TypeAAAA, "NOERROR", "2001:db8::1")
+	framework.WantAnswer(t, n.Addr, "alias."+zone, dns.TypeCNAME, "NOERROR", "www."+zone+".")
+	framework.WantAnswer(t, n.Addr, "kfed-a-www."+zone, dns.TypeTXT, "NOERROR", long)
 
 	want := []*kdns.Endpoint{alias.Normalize(), txt.Normalize(), v6.Normalize(), www.Normalize()}
 	if diff := cmp.Diff(want, records(t, p)); diff != "" {
@@ -145,14 +95,14 @@ func TestWritesRecordsThatBINDServes(t *testing.T) {
 	if err := p.ApplyChanges(ctx, &kdns.Changes{UpdateOld: []*kdns.Endpoint{www}, UpdateNew: []*kdns.Endpoint{www2}}); err != nil {
 		t.Fatal(err)
 	}
-	wantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NOERROR", "192.0.2.9")
+	framework.WantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NOERROR", "192.0.2.9")
 
 	// Delete everything: the names are gone.
 	if err := p.ApplyChanges(ctx, &kdns.Changes{Delete: []*kdns.Endpoint{www2, v6, alias, txt}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"www", "v6", "alias", "kfed-a-www"} {
-		wantAnswer(t, n.Addr, name+"."+zone, dns.TypeA, "NXDOMAIN")
+		framework.WantAnswer(t, n.Addr, name+"."+zone, dns.TypeA, "NXDOMAIN")
 	}
 	if got := records(t, p); len(got) != 0 {
 		t.Errorf("Records after the delete: %v, want none", got)
@@ -182,17 +132,17 @@ func TestPrerequisitesKeepAConcurrentWritersRecords(t *testing.T) {
 		{Create: []*kdns.Endpoint{mine}},
 	} {
 		err := p.ApplyChanges(ctx, c)
-		wantReason(t, err, kdns.ReasonConflict)
+		framework.WantReason(t, err, kdns.ReasonConflict)
 		if !strings.Contains(err.Error(), n.Addr) {
 			t.Errorf("the error does not name the server %s: %v", n.Addr, err)
 		}
 	}
-	wantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NOERROR", "198.51.100.7")
+	framework.WantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NOERROR", "198.51.100.7")
 
 	// A message is applied whole or not at all: a good create beside a stale delete is not applied.
 	fresh := &kdns.Endpoint{DNSName: "fresh." + zone, RecordType: "A", Targets: []string{"192.0.2.5"}}
-	wantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{fresh}, Delete: []*kdns.Endpoint{www}}), kdns.ReasonConflict)
-	wantAnswer(t, n.Addr, "fresh."+zone, dns.TypeA, "NXDOMAIN")
+	framework.WantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{fresh}, Delete: []*kdns.Endpoint{www}}), kdns.ReasonConflict)
+	framework.WantAnswer(t, n.Addr, "fresh."+zone, dns.TypeA, "NXDOMAIN")
 }
 
 func TestLargeChangesAreSplitAndSentOverTCP(t *testing.T) {
@@ -217,11 +167,11 @@ func TestLargeChangesAreSplitAndSentOverTCP(t *testing.T) {
 			t.Fatalf("record set %d (-want +got):\n%s", i, diff)
 		}
 	}
-	wantAnswer(t, n.Addr, create[149].DNSName, dns.TypeA, "NOERROR", create[149].Targets...)
+	framework.WantAnswer(t, n.Addr, create[149].DNSName, dns.TypeA, "NOERROR", create[149].Targets...)
 
 	// A record set larger than a message is refused before anything is sent.
 	huge := &kdns.Endpoint{DNSName: "huge." + zone, RecordType: "TXT", Targets: []string{strings.Repeat("x", 3000)}}
-	wantReason(t, p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{huge}}), kdns.ReasonInvalidRecord)
+	framework.WantReason(t, p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{huge}}), kdns.ReasonInvalidRecord)
 }
 
 func TestWrongKeyIsUnauthorizedAndTheMessageKeepsTheSecret(t *testing.T) {
@@ -242,7 +192,7 @@ func TestWrongKeyIsUnauthorizedAndTheMessageKeepsTheSecret(t *testing.T) {
 			_, rerr := p.Records(t.Context())
 			aerr := p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{www}})
 			for _, err := range []error{rerr, aerr} {
-				wantReason(t, err, kdns.ReasonUnauthorized)
+				framework.WantReason(t, err, kdns.ReasonUnauthorized)
 				msg := err.Error()
 				if !strings.Contains(msg, n.Addr) {
 					t.Errorf("the message does not name the server %s: %s", n.Addr, msg)
@@ -259,18 +209,18 @@ func TestWrongKeyIsUnauthorizedAndTheMessageKeepsTheSecret(t *testing.T) {
 			}
 		})
 	}
-	wantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NXDOMAIN")
+	framework.WantAnswer(t, n.Addr, "www."+zone, dns.TypeA, "NXDOMAIN")
 }
 
 func TestZoneTheServerDoesNotServe(t *testing.T) {
 	n := startNamed(t)
 	p := providerFor(t, n, func(c *rfc2136.Config) { c.Zone = "other.test" })
 	_, err := p.Records(t.Context())
-	wantReason(t, err, kdns.ReasonZoneNotFound)
+	framework.WantReason(t, err, kdns.ReasonZoneNotFound)
 	err = p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{
 		{DNSName: "www.other.test", RecordType: "A", Targets: []string{"192.0.2.1"}},
 	}})
-	wantReason(t, err, kdns.ReasonZoneNotFound)
+	framework.WantReason(t, err, kdns.ReasonZoneNotFound)
 	t.Logf("%v", err)
 }
 
@@ -288,8 +238,8 @@ func TestServerDownIsUnreachableAndConvergesWhenBack(t *testing.T) {
 	changes := &kdns.Changes{Create: []*kdns.Endpoint{b}}
 	start := time.Now()
 	_, err := p.Records(ctx)
-	wantReason(t, err, kdns.ReasonProviderUnreachable)
-	wantReason(t, p.ApplyChanges(ctx, changes), kdns.ReasonProviderUnreachable)
+	framework.WantReason(t, err, kdns.ReasonProviderUnreachable)
+	framework.WantReason(t, p.ApplyChanges(ctx, changes), kdns.ReasonProviderUnreachable)
 	t.Logf("both calls failed in %s: %v", time.Since(start), err)
 
 	if err := n.Start(ctx); err != nil {
@@ -303,7 +253,7 @@ func TestServerDownIsUnreachableAndConvergesWhenBack(t *testing.T) {
 	if diff := cmp.Diff(want, records(t, p)); diff != "" {
 		t.Errorf("Records after the restart (-want +got):\n%s", diff)
 	}
-	wantAnswer(t, n.Addr, "a."+zone, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2")
+	framework.WantAnswer(t, n.Addr, "a."+zone, dns.TypeA, "NOERROR", "192.0.2.1", "192.0.2.2")
 }
 
 func TestBadRecordsAreRefusedBeforeAnythingIsSent(t *testing.T) {
@@ -327,11 +277,11 @@ func TestBadRecordsAreRefusedBeforeAnythingIsSent(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{ep}})
-			wantReason(t, err, kdns.ReasonInvalidRecord)
+			framework.WantReason(t, err, kdns.ReasonInvalidRecord)
 		})
 	}
 	err = p.ApplyChanges(t.Context(), &kdns.Changes{UpdateOld: []*kdns.Endpoint{{DNSName: "a." + zone, RecordType: "A", Targets: []string{"192.0.2.1"}}}})
-	wantReason(t, err, kdns.ReasonInvalidRecord)
+	framework.WantReason(t, err, kdns.ReasonInvalidRecord)
 	if err := p.ApplyChanges(t.Context(), &kdns.Changes{}); err != nil {
 		t.Errorf("empty changes: %v", err)
 	}
@@ -374,49 +324,5 @@ func TestConfigIsChecked(t *testing.T) {
 // server's answer changing, querying every 2 ms. A figure, not a bar.
 func BenchmarkSettle(b *testing.B) {
 	srv := startNamed(b)
-	p := providerFor(b, srv, nil)
-	ctx := context.Background()
-	name := "settle." + zone
-	cur := &kdns.Endpoint{DNSName: name, RecordType: "A", Targets: []string{"10.1.0.0"}, TTL: 30}
-	if err := p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{cur}}); err != nil {
-		b.Fatal(err)
-	}
-	var settle, apply time.Duration
-	n, queries := 0, 0
-	for b.Loop() {
-		next := &kdns.Endpoint{DNSName: name, RecordType: "A", Targets: []string{fmt.Sprintf("10.1.%d.%d", (n/250)%250, n%250+1)}, TTL: 30}
-		t0 := time.Now()
-		if err := p.ApplyChanges(ctx, &kdns.Changes{UpdateOld: []*kdns.Endpoint{cur}, UpdateNew: []*kdns.Endpoint{next}}); err != nil {
-			b.Fatal(err)
-		}
-		apply += time.Since(t0)
-		d, q := waitFor(b, srv.Addr, name, next.Targets[0])
-		settle += d
-		queries += q
-		cur = next
-		n++
-	}
-	b.ReportMetric(float64(apply.Microseconds())/float64(n), "apply-µs/op")
-	b.ReportMetric(float64(settle.Microseconds())/float64(n), "settle-µs/op")
-	b.ReportMetric(float64(queries)/float64(n), "queries/op")
-}
-
-// waitFor queries every 2 ms until name's A answer is want and returns how long that took and
-// how many queries it asked (1: the first answer after ApplyChanges was already the new one).
-func waitFor(b *testing.B, addr, name, want string) (time.Duration, int) {
-	start := time.Now()
-	c := &dns.Client{Timeout: time.Second}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
-	for q := 1; time.Since(start) < 30*time.Second; q++ {
-		r, _, err := c.Exchange(m, addr)
-		if err == nil && len(r.Answer) == 1 {
-			if a, ok := r.Answer[0].(*dns.A); ok && a.A.String() == want {
-				return time.Since(start), q
-			}
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	b.Fatalf("%s did not answer %s within 30 s", name, want)
-	return 0, 0
+	framework.BenchmarkSettle(b, providerFor(b, srv, nil), srv.Addr, "settle."+zone)
 }
