@@ -69,7 +69,8 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Provider writes one zone's records into etcd. Close releases its etcd client.
+// Provider writes one zone's records into etcd. Close releases its etcd client. It is safe for
+// concurrent use.
 type Provider struct {
 	client   *clientv3.Client
 	prefix   string // without a trailing slash

@@ -48,7 +48,8 @@ type Config struct {
 	Host string
 }
 
-// Provider writes one DNSEndpoint and reads every DNSEndpoint with its labels.
+// Provider writes one DNSEndpoint and reads every DNSEndpoint with its labels. It is safe for
+// concurrent use.
 type Provider struct {
 	cfg   Config
 	where string

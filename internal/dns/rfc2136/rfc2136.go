@@ -65,7 +65,7 @@ type Config struct {
 	MaxMessageSize int
 }
 
-// Provider writes one zone of one RFC 2136 server.
+// Provider writes one zone of one RFC 2136 server. It is safe for concurrent use.
 type Provider struct {
 	server, zone   string // zone is a lower-case FQDN
 	keyName, alg   string // FQDNs, empty without TSIG
@@ -141,8 +141,9 @@ func (p *Provider) client(network string) *dns.Client {
 	return &dns.Client{Net: network, Timeout: p.timeout, TsigSecret: p.secrets}
 }
 
+// sign adds the TSIG record to m, once; the client fills in its MAC when it sends m.
 func (p *Provider) sign(m *dns.Msg) {
-	if p.keyName != "" {
+	if p.keyName != "" && m.IsTsig() == nil {
 		m.SetTsig(p.keyName, p.alg, 300, time.Now().Unix())
 	}
 }
@@ -159,7 +160,7 @@ func (p *Provider) exchange(ctx context.Context, m *dns.Msg, what string) (*dns.
 	p.sign(m)
 	r, _, err := p.client(network).ExchangeContext(ctx, m, p.server)
 	if err == nil && r != nil && r.Truncated && network == "udp" {
-		p.sign(m)
+		// The same signed message again: the client computes a fresh MAC for its TSIG record.
 		r, _, err = p.client("tcp").ExchangeContext(ctx, m, p.server)
 	}
 	if cerr := p.classify(r, err, what); cerr != nil {
