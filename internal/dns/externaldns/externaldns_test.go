@@ -1,10 +1,12 @@
 package externaldns_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -167,6 +169,33 @@ func TestDNSEndpointsInAHostWithTheCRD(t *testing.T) {
 	framework.WantReason(t, p.ApplyChanges(ctx, &kdns.Changes{Create: tooMany}), kdns.ReasonInvalidRecord)
 	if _, err := getEndpoint(t, host.Client, "k8shserver"); !apierrors.IsNotFound(err) {
 		t.Errorf("refused changes wrote the DNSEndpoint (%v)", err)
+	}
+}
+
+func TestHostAPIServerDownIsUnreachable(t *testing.T) {
+	host := startHost(t, true)
+	p := newProvider(t, host, "k8shserver", nil)
+	www := &kdns.Endpoint{DNSName: "www.example.com", RecordType: "A", Targets: []string{"192.0.2.1"}}
+	if err := p.ApplyChanges(t.Context(), &kdns.Changes{Create: []*kdns.Endpoint{www}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err := p.Records(ctx)
+	framework.WantReason(t, err, kdns.ReasonProviderUnreachable)
+	t.Logf("%v", err)
+	if err := host.StartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Records(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]*kdns.Endpoint{www.Normalize()}, got); diff != "" {
+		t.Errorf("Records after the restart (-want +got):\n%s", diff)
 	}
 }
 
