@@ -18,7 +18,8 @@ all: build
 # tool from building what is left there), and `make test` sweeps any process left
 # under it by a run that was killed.
 TEST_TMP := $(CURDIR)/tmp/_test
-GO_TEST_FLAGS ?= -timeout 30m
+# -count=1: a cached result never stands (bin/ may have changed since it was cached).
+GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: help
 help: ## Show this help.

@@ -65,7 +65,7 @@ func TestWatchRoutesManagedObjectsOfEveryMember(t *testing.T) {
 		Config: m.Config, Fingerprint: "1", Credentials: "test",
 		Probe: member.ProbeSettings{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 1, SuccessThreshold: 1},
 	})).To(Succeed())
-	g.Eventually(func() error { _, err := reg.Client(m.Name); return err }).WithTimeout(20 * time.Second).Should(Succeed())
+	g.Eventually(func() error { _, err := reg.Client(m.Name); return err }).WithTimeout(eventually).Should(Succeed())
 	reg.Watch(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 
 	managed := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "managed",
@@ -74,11 +74,11 @@ func TestWatchRoutesManagedObjectsOfEveryMember(t *testing.T) {
 	// The watch starts asynchronously; an informer reports what exists when it starts.
 	g.Expect(m.Client.Create(ctx, other)).To(Succeed())
 	g.Expect(m.Client.Create(ctx, managed)).To(Succeed())
-	g.Eventually(func() int { return h.count(m.Name + "/default/managed") }).WithTimeout(20 * time.Second).Should(BeNumerically(">=", 1))
+	g.Eventually(func() int { return h.count(m.Name + "/default/managed") }).WithTimeout(eventually).Should(BeNumerically(">=", 1))
 
 	before := h.count(m.Name + "/default/managed")
 	g.Expect(m.Client.Delete(ctx, managed)).To(Succeed())
-	g.Eventually(func() int { return h.count(m.Name + "/default/managed") }).Should(BeNumerically(">", before), "the deletion is reported")
+	g.Eventually(func() int { return h.count(m.Name + "/default/managed") }).WithTimeout(eventually).Should(BeNumerically(">", before), "the deletion is reported")
 	g.Consistently(func() int { return h.count(m.Name + "/default/not-managed") }).WithTimeout(2*time.Second).Should(BeZero(),
 		"objects kfed does not manage are neither cached nor reported")
 

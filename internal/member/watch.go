@@ -38,10 +38,7 @@ func (r *Registry) Watch(gvk schema.GroupVersionKind) {
 	}
 	r.mu.Unlock()
 	for _, e := range entries {
-		select {
-		case e.watchNow <- struct{}{}:
-		default:
-		}
+		e.nudgeWatches()
 	}
 }
 
@@ -70,6 +67,7 @@ func (e *entry) ensureWatches() {
 	if !synced {
 		return
 	}
+	e.ensureConsumerWatches()
 	for _, gvk := range e.reg.watchedKinds() {
 		e.mu.Lock()
 		done := e.watching[gvk]
