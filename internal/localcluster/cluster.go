@@ -1,4 +1,4 @@
-package framework
+package localcluster
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,6 +48,9 @@ type ClusterOptions struct {
 	CRDDirs []string
 	// Dir holds the cluster's files (kubeconfig, logs, certificates); a new temporary one if empty.
 	Dir string
+	// ToolsDir holds the binaries `make tools` builds: etcd, kube-apiserver and, for a full
+	// cluster, kube-controller-manager, kube-scheduler, kwok and kwok-stages.yaml (required).
+	ToolsDir string
 }
 
 // Cluster is one running control plane.
@@ -63,36 +65,21 @@ type Cluster struct {
 	// Dir holds the cluster's files.
 	Dir string
 
+	tools  string
 	env    *envtest.Environment
 	mu     sync.Mutex
 	procs  []*exec.Cmd
 	ownDir bool
 }
 
-// ToolsDir returns the folder with the binaries `make tools` builds: $KFED_TOOLS_DIR, else
-// $KUBEBUILDER_ASSETS, else bin/ at the root of the repository.
-func ToolsDir() string {
-	for _, env := range []string{"KFED_TOOLS_DIR", "KUBEBUILDER_ASSETS"} {
-		if d := os.Getenv(env); d != "" {
-			return d
-		}
+// tool returns the path of a binary in the tools folder.
+func tool(dir, name string) (string, error) {
+	if dir == "" {
+		return "", fmt.Errorf("no tools folder given to find %s in (the folder `make tools` builds into)", name)
 	}
-	return filepath.Join(RepoRoot(), "bin")
-}
-
-// RepoRoot returns the root of the kfed repository.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
-// CRDDir is the folder of kfed's generated CRDs.
-func CRDDir() string { return filepath.Join(RepoRoot(), "config", "crd", "bases") }
-
-func tool(name string) (string, error) {
-	p := filepath.Join(ToolsDir(), name)
+	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%s not found in %s: run `make tools` first (it builds the pinned binaries into bin/)", name, ToolsDir())
+		return "", fmt.Errorf("%s not found in %s: run `make tools` first (it builds the pinned binaries into bin/)", name, dir)
 	}
 	return p, nil
 }
@@ -100,11 +87,11 @@ func tool(name string) (string, error) {
 // StartCluster starts a control plane and, for a full cluster, its controllers and kwok.
 func StartCluster(ctx context.Context, o ClusterOptions) (_ *Cluster, retErr error) {
 	for _, name := range []string{"etcd", "kube-apiserver"} {
-		if _, err := tool(name); err != nil {
+		if _, err := tool(o.ToolsDir, name); err != nil {
 			return nil, err
 		}
 	}
-	c := &Cluster{Topology: o.Topology, Dir: o.Dir}
+	c := &Cluster{Topology: o.Topology, Dir: o.Dir, tools: o.ToolsDir}
 	if c.Dir == "" {
 		dir, err := os.MkdirTemp("", "kfed-"+o.Name+"-")
 		if err != nil {
@@ -122,7 +109,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (_ *Cluster, retErr err
 		return nil, fmt.Errorf("creating %s: %w", certDir, err)
 	}
 	c.env = &envtest.Environment{
-		BinaryAssetsDirectory: ToolsDir(),
+		BinaryAssetsDirectory: o.ToolsDir,
 		CRDDirectoryPaths:     o.CRDDirs,
 		ErrorIfCRDPathMissing: len(o.CRDDirs) > 0,
 	}
@@ -171,9 +158,9 @@ func (c *Cluster) startControllers() error {
 	if err := os.WriteFile(kubeconfig, c.Kubeconfig, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", kubeconfig, err)
 	}
-	stages := filepath.Join(ToolsDir(), "kwok-stages.yaml")
-	if _, err := os.Stat(stages); err != nil {
-		return fmt.Errorf("kwok-stages.yaml not found in %s: run `make tools` first", ToolsDir())
+	stages, err := tool(c.tools, "kwok-stages.yaml")
+	if err != nil {
+		return err
 	}
 	for _, p := range []struct {
 		name string
@@ -199,7 +186,7 @@ func (c *Cluster) startControllers() error {
 
 // startProcess runs a tool with its output in <Dir>/<name>.log; it dies with the test binary.
 func (c *Cluster) startProcess(name string, args ...string) error {
-	path, err := tool(name)
+	path, err := tool(c.tools, name)
 	if err != nil {
 		return err
 	}
