@@ -144,9 +144,10 @@ e2e: tools ## Replay the walkthrough end to end with the kfed binary on a local 
 
 BENCH_MEMBERS ?= 3
 BENCH_OBJECTS ?= 500
+BENCH_SINGLE ?= 60
 
 .PHONY: bench
-bench: tools ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floor (BENCH_MEMBERS, BENCH_OBJECTS).
+bench: tools ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floors, one object in flight then a burst (BENCH_MEMBERS, BENCH_SINGLE, BENCH_OBJECTS).
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	@mkdir -p $(TEST_TMP)
-	TMPDIR=$(TEST_TMP) $(GO) run ./test/perf -members $(BENCH_MEMBERS) -objects $(BENCH_OBJECTS)
+	TMPDIR=$(TEST_TMP) $(GO) run ./test/perf -members $(BENCH_MEMBERS) -single $(BENCH_SINGLE) -objects $(BENCH_OBJECTS)

@@ -53,7 +53,7 @@ type Options struct {
 	RequestTimeout time.Duration
 	// SyncTimeout bounds the wait for a member's cache to sync (default 30s).
 	SyncTimeout time.Duration
-	// QPS and Burst of member clients (defaults 50 and 100).
+	// QPS and Burst of member clients (defaults DefaultQPS and DefaultBurst).
 	QPS   float32
 	Burst int
 	// WrapTransport, when set, wraps the transport of every request to a member (probes,
@@ -63,6 +63,13 @@ type Options struct {
 	// caches of watched kinds (Watch) keep; the others' are dropped. Empty keeps every entry.
 	FieldManager string
 }
+
+// The client-side rate limit of member clients and caches when Options leave it unset: per
+// member, per client and per kind (controller-runtime gives each kind's REST client its own).
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
 
 // Registry keeps one entry per member cluster. It is a manager.Runnable: members run from Start
 // until the manager stops, and only on the leader.
@@ -90,7 +97,7 @@ func NewRegistry(opts Options) *Registry {
 		opts.SyncTimeout = 30 * time.Second
 	}
 	if opts.QPS == 0 {
-		opts.QPS, opts.Burst = 50, 100
+		opts.QPS, opts.Burst = DefaultQPS, DefaultBurst
 	}
 	return &Registry{opts: opts, started: make(chan struct{}), members: map[string]*entry{}, watches: map[string]*Watch{}}
 }
