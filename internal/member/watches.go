@@ -33,6 +33,9 @@ type WatchSpec struct {
 	// MetadataOnly caches and hands over *metav1.PartialObjectMetadata (no spec, no status): for
 	// a consumer that reads only names, labels and annotations.
 	MetadataOnly bool
+	// Unstructured caches and hands over *unstructured.Unstructured even where the Registry's
+	// scheme knows the kind: for a consumer that handles kinds generically. Not with MetadataOnly.
+	Unstructured bool
 	// KeepManagedFieldsOf names the field manager whose managedFields entries the cache keeps;
 	// every other entry is dropped (all of them when empty).
 	KeepManagedFieldsOf string
@@ -84,6 +87,9 @@ func validateWatchSpec(spec WatchSpec) error {
 	if spec.GVK.Kind == "" || spec.GVK.Version == "" {
 		problems = append(problems, fmt.Sprintf("kind %q is not a whole group/version/kind", spec.GVK.String()))
 	}
+	if spec.MetadataOnly && spec.Unstructured {
+		problems = append(problems, "both metadata only and unstructured")
+	}
 	if strings.HasSuffix(spec.GVK.Kind, "List") {
 		problems = append(problems, fmt.Sprintf("kind %q is a list; watch its items' kind", spec.GVK.Kind))
 	}
@@ -98,7 +104,8 @@ func (w *Watch) Name() string { return w.spec.Name }
 
 // Reader returns a reader of the watch's cache in a member: it reads only the watch's kind,
 // in the watch's form (*metav1.PartialObjectMetadata when MetadataOnly, the typed object when
-// the Registry's scheme knows the kind, *unstructured.Unstructured otherwise), and sees only
+// the Registry's scheme knows the kind and not Unstructured, *unstructured.Unstructured
+// otherwise), and sees only
 // the objects the selector chooses. It fails fast with ErrClusterNotConnected for a member that
 // is unknown or not connected, and ErrWatchNotSynced while the watch has not synced there.
 func (w *Watch) Reader(cluster string) (client.Reader, error) {
@@ -126,10 +133,12 @@ func (w *Watch) newObject() client.Object {
 		m.SetGroupVersionKind(gvk)
 		return m
 	}
-	if obj, err := w.reg.opts.Scheme.New(gvk); err == nil {
-		if o, ok := obj.(client.Object); ok {
-			o.GetObjectKind().SetGroupVersionKind(gvk)
-			return o
+	if !w.spec.Unstructured {
+		if obj, err := w.reg.opts.Scheme.New(gvk); err == nil {
+			if o, ok := obj.(client.Object); ok {
+				o.GetObjectKind().SetGroupVersionKind(gvk)
+				return o
+			}
 		}
 	}
 	u := &unstructured.Unstructured{}

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -44,6 +45,7 @@ func TestWatchForRejectsBadSpecs(t *testing.T) {
 		{"no kind", member.WatchSpec{Name: "x", GVK: schema.GroupVersionKind{Version: "v1"}}},
 		{"no version", member.WatchSpec{Name: "x", GVK: schema.GroupVersionKind{Kind: "ConfigMap"}}},
 		{"a list kind", member.WatchSpec{Name: "x", GVK: corev1.SchemeGroupVersion.WithKind("ConfigMapList")}},
+		{"two forms", member.WatchSpec{Name: "x", GVK: configMapGVK, MetadataOnly: true, Unstructured: true}},
 		{"a taken name", ok},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,8 +104,9 @@ func configMap(name string, lbls map[string]string) *corev1.ConfigMap {
 }
 
 // TestWatchForGivesEachConsumerItsOwnObjects: two consumers watch ConfigMaps with different
-// selectors in two members, one joined before the watches were asked for and one after; each
-// hears of and reads only the objects its own selector chooses, in every member.
+// selectors, and a third EndpointSlices by their Service label, in two members, one joined
+// before the watches were asked for and one after; each hears of and reads only the objects its
+// own selector chooses, in every member, in its own form.
 func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 	g := NewWithT(t)
 	ctx := t.Context()
@@ -125,6 +128,13 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	b, err := reg.WatchFor(member.WatchSpec{Name: "b", GVK: configMapGVK, Handler: heardB.add, Selector: hasB, MetadataOnly: true})
 	g.Expect(err).NotTo(HaveOccurred())
+	// Consumer c: EndpointSlices of any Service (kfed does not label them), unstructured.
+	heardC := &heard{seen: map[string]int{}}
+	ofService, err := labels.Parse(discoveryv1.LabelServiceName)
+	g.Expect(err).NotTo(HaveOccurred())
+	sliceGVK := discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice")
+	cw, err := reg.WatchFor(member.WatchSpec{Name: "c", GVK: sliceGVK, Handler: heardC.add, Selector: ofService, Unstructured: true})
+	g.Expect(err).NotTo(HaveOccurred())
 	join(t, g, reg, late)
 
 	for _, m := range []*framework.Cluster{early, late} {
@@ -134,19 +144,31 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 		// Another writer adds a label to a's object: its managedFields entry must not be cached.
 		patch := client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":{"x":"1"}}}`))
 		g.Expect(m.Client.Patch(ctx, configMap("for-a", nil), patch, client.FieldOwner("someone-else"))).To(Succeed())
+		for name, lbls := range map[string]map[string]string{"web-1": {discoveryv1.LabelServiceName: "web"}, "loose": nil} {
+			g.Expect(m.Client.Create(ctx, &discoveryv1.EndpointSlice{
+				ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: name, Labels: lbls},
+				AddressType: discoveryv1.AddressTypeIPv4,
+				// An address of TEST-NET-1 (RFC 5737): data only, nothing is sent to it.
+				Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}}},
+			})).To(Succeed())
+		}
 	}
 	for _, m := range []*framework.Cluster{early, late} {
 		g.Eventually(func() int { return heardA.count(m.Name + "/default/for-a") }).WithTimeout(eventually).Should(BeNumerically(">=", 1),
 			"consumer a hears of its object in %s", m.Name)
 		g.Eventually(func() int { return heardB.count(m.Name + "/default/for-b") }).WithTimeout(eventually).Should(BeNumerically(">=", 1),
 			"consumer b hears of its object in %s", m.Name)
+		g.Eventually(func() int { return heardC.count(m.Name + "/default/web-1") }).WithTimeout(eventually).Should(BeNumerically(">=", 1),
+			"consumer c hears of the EndpointSlice of a Service in %s", m.Name)
 	}
 	g.Consistently(func() []int {
 		var others []int
 		for _, m := range []*framework.Cluster{early, late} {
 			others = append(others, heardA.count(m.Name+"/default/for-b"), heardA.count(m.Name+"/default/for-none"),
 				heardB.count(m.Name+"/default/for-a"), heardB.count(m.Name+"/default/for-none"),
-				legacy.count(m.Name+"/default/for-a"), legacy.count(m.Name+"/default/for-b"))
+				legacy.count(m.Name+"/default/for-a"), legacy.count(m.Name+"/default/for-b"),
+				heardC.count(m.Name+"/default/loose"), heardC.count(m.Name+"/default/for-a"),
+				heardA.count(m.Name+"/default/web-1"), heardB.count(m.Name+"/default/web-1"))
 		}
 		return others
 	}).WithTimeout(consistently).Should(HaveEach(0), "no consumer hears of another's objects, nor do OnObject subscribers")
@@ -188,6 +210,21 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 		g.Expect(ra.Get(ctx, client.ObjectKey{Namespace: "default", Name: "x"}, u)).To(HaveOccurred(), "another kind is refused")
+
+		// c reads unstructured EndpointSlices of Services only.
+		var rc client.Reader
+		g.Eventually(func() (err error) { rc, err = cw.Reader(m.Name); return err }).WithTimeout(eventually).Should(Succeed())
+		slices := &unstructured.UnstructuredList{}
+		slices.SetGroupVersionKind(discoveryv1.SchemeGroupVersion.WithKind("EndpointSliceList"))
+		g.Expect(rc.List(ctx, slices, client.InNamespace("default"))).To(Succeed())
+		var sliceNames []string
+		for _, it := range slices.Items {
+			sliceNames = append(sliceNames, it.GetName())
+		}
+		// The API server's own Service, kubernetes, has one too.
+		g.Expect(sliceNames).To(ContainElement("web-1"))
+		g.Expect(sliceNames).NotTo(ContainElement("loose"))
+		g.Expect(rc.List(ctx, &discoveryv1.EndpointSliceList{})).To(MatchError(ContainSubstring("unstructured")), "typed reads are refused")
 	}
 
 	// The legacy client still reads only what kfed manages, keeping the managedFields of
