@@ -68,14 +68,8 @@ func (r *Registry) WatchFor(spec WatchSpec) (*Watch, error) {
 		return nil, fmt.Errorf("member watch %q: the name is taken", spec.Name)
 	}
 	r.watches[spec.Name] = w
-	entries := make([]*entry, 0, len(r.members))
-	for _, e := range r.members {
-		entries = append(entries, e)
-	}
 	r.mu.Unlock()
-	for _, e := range entries {
-		e.nudgeWatches()
-	}
+	r.nudgeMembers()
 	return w, nil
 }
 
