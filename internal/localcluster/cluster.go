@@ -191,7 +191,7 @@ func (c *Cluster) startProcess(name string, args ...string) error {
 		return err
 	}
 	logPath := filepath.Join(c.Dir, name+".log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.Create(logPath) //nolint:gosec // in the cluster's own folder
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", logPath, err)
 	}

@@ -163,7 +163,7 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 			"consumer c hears of the EndpointSlice of a Service in %s", m.Name)
 	}
 	g.Consistently(func() []int {
-		var others []int
+		others := make([]int, 0, 20)
 		for _, m := range []*framework.Cluster{early, late} {
 			others = append(others, heardA.count(m.Name+"/default/for-b"), heardA.count(m.Name+"/default/for-none"),
 				heardB.count(m.Name+"/default/for-a"), heardB.count(m.Name+"/default/for-none"),
@@ -205,7 +205,7 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 		metaList := &metav1.PartialObjectMetadataList{}
 		metaList.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
 		g.Expect(rb.List(ctx, metaList)).To(Succeed())
-		g.Expect(len(metaList.Items)).To(Equal(1))
+		g.Expect(metaList.Items).To(HaveLen(1))
 		g.Expect(rb.Get(ctx, client.ObjectKey{Namespace: "default", Name: "for-b"}, &corev1.ConfigMap{})).
 			To(MatchError(ContainSubstring("metadata only")), "a read in another form than the watch's is refused")
 		u := &unstructured.Unstructured{}
@@ -218,7 +218,7 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 		slices := &unstructured.UnstructuredList{}
 		slices.SetGroupVersionKind(discoveryv1.SchemeGroupVersion.WithKind("EndpointSliceList"))
 		g.Expect(rc.List(ctx, slices, client.InNamespace("default"))).To(Succeed())
-		var sliceNames []string
+		sliceNames := make([]string, 0, len(slices.Items))
 		for _, it := range slices.Items {
 			sliceNames = append(sliceNames, it.GetName())
 		}
@@ -240,7 +240,7 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 	var cached corev1.ConfigMapList
 	g.Eventually(func() []string {
 		_ = c.List(ctx, &cached, client.InNamespace("default"))
-		var got []string
+		got := make([]string, 0, len(cached.Items))
 		for _, cm := range cached.Items {
 			got = append(got, cm.Name+"/"+cm.Labels["x"])
 		}

@@ -12,7 +12,7 @@ import (
 
 func TestTrimManagedFields(t *testing.T) {
 	entries := func(managers ...string) []metav1.ManagedFieldsEntry {
-		var out []metav1.ManagedFieldsEntry
+		out := make([]metav1.ManagedFieldsEntry, 0, len(managers))
 		for _, m := range managers {
 			out = append(out, metav1.ManagedFieldsEntry{Manager: m, Operation: metav1.ManagedFieldsOperationUpdate})
 		}
