@@ -322,8 +322,8 @@ type entry struct {
 	watching  map[schema.GroupVersionKind]bool
 	stopCache context.CancelFunc // the cache also stops with ctx; this only makes it explicit
 
-	// What the member's caches share once it is synced: one HTTP client (its connections and
-	// rate limit) and one REST mapper.
+	// What the member's caches share once it is synced: one HTTP client (its connections) and
+	// one REST mapper (its discovery).
 	httpClient *http.Client
 	mapper     meta.RESTMapper
 	// watchCaches are the consumer watches (WatchFor) running in the member, by name.
