@@ -18,7 +18,8 @@ all: build
 # tool from building what is left there), and `make test` sweeps any process left
 # under it by a run that was killed.
 TEST_TMP := $(CURDIR)/tmp/_test
-GO_TEST_FLAGS ?= -timeout 30m
+# -count=1: a cached result never stands (bin/ may have changed since it was cached).
+GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: help
 help: ## Show this help.
@@ -143,9 +144,10 @@ e2e: tools ## Replay the walkthrough end to end with the kfed binary on a local 
 
 BENCH_MEMBERS ?= 3
 BENCH_OBJECTS ?= 500
+BENCH_SINGLE ?= 60
 
 .PHONY: bench
-bench: tools ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floor (BENCH_MEMBERS, BENCH_OBJECTS).
+bench: tools ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floors, one object in flight then a burst (BENCH_MEMBERS, BENCH_SINGLE, BENCH_OBJECTS).
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	@mkdir -p $(TEST_TMP)
-	TMPDIR=$(TEST_TMP) $(GO) run ./test/perf -members $(BENCH_MEMBERS) -objects $(BENCH_OBJECTS)
+	TMPDIR=$(TEST_TMP) $(GO) run ./test/perf -members $(BENCH_MEMBERS) -single $(BENCH_SINGLE) -objects $(BENCH_OBJECTS)

@@ -15,6 +15,7 @@ import (
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/kinds"
 	"github.com/kfed-io/kfed/internal/member"
+	"github.com/kfed-io/kfed/internal/propagate"
 )
 
 // Options configure the controllers.
@@ -54,6 +55,8 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 		Scheme:        mgr.GetScheme(),
 		Logger:        mgr.GetLogger().WithName("member"),
 		WrapTransport: o.WrapMemberTransport,
+		// The managed cache keeps kfed's own managedFields entries (the hand-over reads them).
+		FieldManager: propagate.FieldOwner,
 	})
 	if err := mgr.Add(reg); err != nil {
 		return nil, fmt.Errorf("adding the member registry: %w", err)

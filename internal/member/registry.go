@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,6 +21,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 )
@@ -51,13 +53,23 @@ type Options struct {
 	RequestTimeout time.Duration
 	// SyncTimeout bounds the wait for a member's cache to sync (default 30s).
 	SyncTimeout time.Duration
-	// QPS and Burst of member clients (defaults 50 and 100).
+	// QPS and Burst of member clients (defaults DefaultQPS and DefaultBurst).
 	QPS   float32
 	Burst int
 	// WrapTransport, when set, wraps the transport of every request to a member (probes,
 	// caches, clients): for metrics or tests that count requests.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// FieldManager, when set, is the only field manager whose managedFields entries the member
+	// caches of watched kinds (Watch) keep; the others' are dropped. Empty keeps every entry.
+	FieldManager string
 }
+
+// The client-side rate limit of member clients and caches when Options leave it unset: per
+// member, per client and per kind (controller-runtime gives each kind's REST client its own).
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
 
 // Registry keeps one entry per member cluster. It is a manager.Runnable: members run from Start
 // until the manager stops, and only on the leader.
@@ -71,6 +83,7 @@ type Registry struct {
 	subscribers       []func(cluster string)
 	objectSubscribers []ObjectHandler
 	watched           []schema.GroupVersionKind
+	watches           map[string]*Watch
 
 	goroutines atomic.Int64
 }
@@ -84,9 +97,9 @@ func NewRegistry(opts Options) *Registry {
 		opts.SyncTimeout = 30 * time.Second
 	}
 	if opts.QPS == 0 {
-		opts.QPS, opts.Burst = 50, 100
+		opts.QPS, opts.Burst = DefaultQPS, DefaultBurst
 	}
-	return &Registry{opts: opts, started: make(chan struct{}), members: map[string]*entry{}}
+	return &Registry{opts: opts, started: make(chan struct{}), members: map[string]*entry{}, watches: map[string]*Watch{}}
 }
 
 // Start runs the Registry until ctx ends, then stops every member and waits for them.
@@ -275,6 +288,8 @@ func (r *Registry) newEntry(name string, conn Connection) (*entry, error) {
 		probeNow:  make(chan struct{}, 1),
 		watchNow:  make(chan struct{}, 1),
 		watching:  map[schema.GroupVersionKind]bool{},
+
+		watchCaches: map[string]*memberWatch{},
 	}, nil
 }
 
@@ -306,6 +321,13 @@ type entry struct {
 	direct    client.Client // reads from the API server, for objects outside the cache
 	watching  map[schema.GroupVersionKind]bool
 	stopCache context.CancelFunc // the cache also stops with ctx; this only makes it explicit
+
+	// What the member's caches share once it is synced: one HTTP client (its connections) and
+	// one REST mapper (its discovery).
+	httpClient *http.Client
+	mapper     meta.RESTMapper
+	// watchCaches are the consumer watches (WatchFor) running in the member, by name.
+	watchCaches map[string]*memberWatch
 }
 
 func (e *entry) health() Health {
@@ -470,14 +492,38 @@ func (e *entry) probeOnce() {
 	}
 }
 
-func (e *entry) startCache() error {
+// cacheConfig is the config of the member's caches: the Registry's rate limits.
+func (e *entry) cacheConfig() *rest.Config {
 	cfg := rest.CopyConfig(e.conn.Config)
 	cfg.QPS, cfg.Burst = e.reg.opts.QPS, e.reg.opts.Burst
+	return cfg
+}
+
+func (e *entry) startCache() error {
+	cfg := e.cacheConfig()
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return fmt.Errorf("creating the HTTP client of cluster %q: %w", e.name, err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return fmt.Errorf("creating the REST mapper of cluster %q: %w", e.name, err)
+	}
 	// kfed caches only what it manages, and every node (for the cluster's capacity and topology).
+	// Nobody reads the nodes' managedFields; those of managed objects are kept for FieldManager.
+	var managedTransform toolscache.TransformFunc
+	if e.reg.opts.FieldManager != "" {
+		managedTransform = trimManagedFields(e.reg.opts.FieldManager)
+	}
 	c, err := cache.New(cfg, cache.Options{
+		HTTPClient:           httpClient,
+		Mapper:               mapper,
 		Scheme:               e.reg.opts.Scheme,
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{v1alpha1.LabelManaged: "true"}),
-		ByObject:             map[client.Object]cache.ByObject{&corev1.Node{}: {Label: labels.Everything()}},
+		DefaultTransform:     managedTransform,
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Node{}: {Label: labels.Everything(), Transform: trimManagedFields("")},
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the cache of cluster %q: %w", e.name, err)
@@ -523,6 +569,7 @@ func (e *entry) startCache() error {
 	}
 	e.update(func() {
 		e.cache, e.client, e.direct, e.synced, e.stopCache = c, cl, direct, true, stopCache
+		e.httpClient, e.mapper = httpClient, mapper
 	})
 	e.refreshNodes(c)
 	return nil

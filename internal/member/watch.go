@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -32,16 +31,20 @@ func (r *Registry) Watch(gvk schema.GroupVersionKind) {
 		return
 	}
 	r.watched = append(r.watched, gvk)
+	r.mu.Unlock()
+	r.nudgeMembers()
+}
+
+// nudgeMembers asks every member to start the watches it does not run yet.
+func (r *Registry) nudgeMembers() {
+	r.mu.Lock()
 	entries := make([]*entry, 0, len(r.members))
 	for _, e := range r.members {
 		entries = append(entries, e)
 	}
 	r.mu.Unlock()
 	for _, e := range entries {
-		select {
-		case e.watchNow <- struct{}{}:
-		default:
-		}
+		e.nudgeWatches()
 	}
 }
 
@@ -70,6 +73,7 @@ func (e *entry) ensureWatches() {
 	if !synced {
 		return
 	}
+	e.ensureConsumerWatches()
 	for _, gvk := range e.reg.watchedKinds() {
 		e.mu.Lock()
 		done := e.watching[gvk]
@@ -95,19 +99,7 @@ func (e *entry) watch(c cache.Cache, gvk schema.GroupVersionKind) error {
 	if err != nil {
 		return fmt.Errorf("watching %s in cluster %q: %w", gvk, e.name, err)
 	}
-	forward := func(obj any) {
-		if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-			obj = tomb.Obj
-		}
-		if o, ok := obj.(client.Object); ok {
-			e.reg.notifyObject(e.name, o)
-		}
-	}
-	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    forward,
-		UpdateFunc: func(_, obj any) { forward(obj) },
-		DeleteFunc: forward,
-	}); err != nil {
+	if _, err := informer.AddEventHandler(forwardTo(e.name, e.reg.notifyObject)); err != nil {
 		return fmt.Errorf("watching %s in cluster %q: %w", gvk, e.name, err)
 	}
 	return nil

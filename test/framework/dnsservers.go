@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/kfed-io/kfed/internal/localcluster"
 )
 
 // The DNS servers kfed's providers write to, each a real process on 127.0.0.1 ports of its
@@ -64,7 +66,7 @@ func (p *process) stop() {
 	p.cmd = nil
 	p.mu.Unlock()
 	if cmd != nil {
-		stopProcess(cmd)
+		localcluster.StopProcess(cmd)
 	}
 }
 
@@ -128,7 +130,7 @@ type Etcd struct {
 
 // StartEtcd starts bin/etcd with its data in dir, on free loopback ports.
 func StartEtcd(ctx context.Context, dir string) (*Etcd, error) {
-	path, err := tool("etcd")
+	path, err := localcluster.Tool(ToolsDir(), "etcd")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +199,7 @@ type CoreDNS struct {
 // StartCoreDNS starts bin/coredns on a free loopback port, authoritative for zone with the
 // records under prefix (e.g. /skydns) in the etcd at etcdURL. Its Corefile and log go in dir.
 func StartCoreDNS(ctx context.Context, dir, zone, prefix, etcdURL string) (*CoreDNS, error) {
-	path, err := tool("coredns")
+	path, err := localcluster.Tool(ToolsDir(), "coredns")
 	if err != nil {
 		return nil, err
 	}

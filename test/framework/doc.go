@@ -1,11 +1,9 @@
-// Package framework starts real clusters on loopback for kfed's tests: a host and members, each
-// an envtest control plane (etcd + kube-apiserver built by `make tools`). A "full" member adds
-// kube-controller-manager, kube-scheduler and kwok with fake nodes, so that Deployments make
-// Pods that get scheduled and become Ready. A member's API server can be stopped and started
-// again on the same address with the same data, which is a real cluster failure and recovery.
+// Package framework is a thin testing wrapper over internal/localcluster: it starts real
+// clusters on loopback for kfed's tests, a host and members, with the binaries `make tools`
+// builds found in ToolsDir() ($KFED_TOOLS_DIR, $KUBEBUILDER_ASSETS, else bin/ of this
+// repository), and kfed's CRDs installed in the host by default. The types are
+// localcluster's; see there for what a cluster runs and how it stops.
 //
-// Every process it starts is stopped by Stop. Processes of its own (controller manager,
-// scheduler, kwok) also die with the test binary (SIGKILL on parent death); envtest's etcd and
-// API servers live under the test's temporary directory, which `make test` sweeps after a run
-// that was killed.
+// envtest's etcd and API servers live under the test's temporary directory, which `make test`
+// sweeps after a run that was killed.
 package framework

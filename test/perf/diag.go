@@ -36,12 +36,26 @@ func takeSnapshot() (snapshot, error) {
 				s["reconciles\t"+label(m, "controller")] += m.GetCounter().GetValue()
 			case "controller_runtime_reconcile_time_seconds":
 				s["reconcile seconds\t"+label(m, "controller")] += m.GetHistogram().GetSampleSum()
+			case "controller_runtime_max_concurrent_reconciles":
+				s["workers\t"+label(m, "controller")] = m.GetGauge().GetValue()
 			case "rest_client_requests_total":
 				s["requests\t"+label(m, "host")+"\t"+label(m, "method")] += m.GetCounter().GetValue()
 			}
 		}
 	}
 	return s, nil
+}
+
+// benchKinds are the federated kinds the bench creates.
+var benchKinds = []string{"FederatedConfigMap", "FederatedDeployment"}
+
+// workers is kfed's concurrent reconciles of the bench's kinds together.
+func (s snapshot) workers() int {
+	n := 0
+	for _, k := range benchKinds {
+		n += int(s["workers\t"+k])
+	}
+	return n
 }
 
 func label(m *dto.Metric, name string) string {

@@ -2,12 +2,18 @@
 // plain client-go program writing the same objects straight into the same members.
 //
 // It starts a host and -members members (real API servers, see test/framework), joins them,
-// runs the kfed manager in this process, creates -objects federated objects (half ConfigMaps,
-// half Deployments) and times each from its creation in the host to its copy being seen in every
-// member, through watches on the members. Then, on the same members, the floor writes the same
-// native objects directly, -concurrency objects in flight, timed by the same watches. It prints
+// runs the kfed manager in this process and times federated objects (half ConfigMaps, half
+// Deployments) from their creation in the host to their copies being seen in every member,
+// through watches on the members. Then, on the same members, the floor writes the same native
+// objects directly, timed by the same watches. Each side runs two phases: single, -single
+// objects with one in flight (the next is created when the last reached every member), for
+// latency; and burst, -objects objects created -concurrency at a time, for throughput. It prints
 // p50/p99 latency, throughput in object×cluster writes per second, kfed's writes per object, and
-// the ratios to the floor, with kfed's reconciles and API requests per object.
+// the ratios to the floors, with kfed's reconciles and API requests per object.
+//
+// Both sides write to members through controller-runtime clients with the same client-side
+// rate limit (member.DefaultQPS and member.DefaultBurst, kfed's), and to the host without one;
+// the report prints the limits and how many objects each side has in flight.
 //
 // A third run, the federation floor, is the floor plus the calls a federation cannot do without,
 // made by the same plain client-go program: each object is also created in the host, gets its
@@ -39,6 +45,7 @@ const operatorNamespace = "kfed-system"
 
 type config struct {
 	members     int
+	single      int
 	objects     int
 	concurrency int
 	timeout     time.Duration
@@ -48,13 +55,16 @@ type config struct {
 func main() {
 	var c config
 	flag.IntVar(&c.members, "members", 3, fmt.Sprintf("member clusters to start (1 to %d)", len(framework.Members)))
-	flag.IntVar(&c.objects, "objects", 500, "federated objects to create, half ConfigMaps and half Deployments")
-	flag.IntVar(&c.concurrency, "concurrency", 16, "objects created in parallel, by kfed's user and by the floor alike")
+	flag.IntVar(&c.single, "single", 60, "objects of the single phase, created one at a time, each once the last reached every member (0 skips it)")
+	flag.IntVar(&c.objects, "objects", 500, "objects of the burst phase, half ConfigMaps and half Deployments (0 skips it)")
+	flag.IntVar(&c.concurrency, "concurrency", 16, "objects the burst phase creates in parallel, by kfed's user and by the floors alike")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up when a run has not converged by then")
-	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (the kfed manager runs in it) during the kfed run")
+	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (the kfed manager runs in it) during kfed's burst phase")
 	flag.Parse()
-	if c.members < 1 || c.members > len(framework.Members) || c.objects < 2 || c.concurrency < 1 {
-		fmt.Fprintf(os.Stderr, "perf: -members must be 1 to %d, -objects at least 2, -concurrency at least 1\n", len(framework.Members))
+	if c.members < 1 || c.members > len(framework.Members) || c.objects == 1 || c.single == 1 || c.objects+c.single == 0 ||
+		c.objects < 0 || c.single < 0 || c.concurrency < 1 {
+		fmt.Fprintf(os.Stderr, "perf: -members must be 1 to %d, -single and -objects 0 or at least 2 (not both 0), -concurrency at least 1\n",
+			len(framework.Members))
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -91,23 +101,51 @@ func run(ctx context.Context, c config) (retErr error) {
 	if err != nil {
 		return err
 	}
-	kfedRun, err := runKfed(ctx, c, fed, w)
-	if err != nil {
-		return err
+	phases := c.phases()
+	runs := make([]phaseRuns, len(phases))
+	for i, ph := range phases {
+		if runs[i].kfed, err = runKfed(ctx, ph, c, fed, w); err != nil {
+			return err
+		}
 	}
 	// The floors run without kfed: it would take the federation floor's objects for its own.
 	level.SetLevel(zapcore.FatalLevel) // stopping cancels reconciles in flight
 	if err := mgr.Stop(); err != nil {
 		return err
 	}
-	floorRun, err := runFloor(ctx, c, fed, w, false)
-	if err != nil {
-		return err
+	for i, ph := range phases {
+		if runs[i].floor, err = runFloor(ctx, ph, c, fed, w, false); err != nil {
+			return err
+		}
+		if runs[i].fedFloor, err = runFloor(ctx, ph, c, fed, w, true); err != nil {
+			return err
+		}
 	}
-	fedFloorRun, err := runFloor(ctx, c, fed, w, true)
-	if err != nil {
-		return err
-	}
-	report(os.Stdout, c, kfedRun, floorRun, fedFloorRun)
+	report(os.Stdout, c, phases, runs)
 	return nil
+}
+
+// phase is one way of feeding objects in: one at a time, or a burst.
+type phase struct {
+	name string
+	// objects to create, inFlight at a time.
+	objects, inFlight int
+	// waitEach waits for each object to reach every member before the next is created.
+	waitEach bool
+}
+
+func (c config) phases() []phase {
+	var out []phase
+	if c.single > 0 {
+		out = append(out, phase{name: "single", objects: c.single, inFlight: 1, waitEach: true})
+	}
+	if c.objects > 0 {
+		out = append(out, phase{name: "burst", objects: c.objects, inFlight: c.concurrency})
+	}
+	return out
+}
+
+// phaseRuns are the three sides' results of one phase.
+type phaseRuns struct {
+	kfed, floor, fedFloor result
 }

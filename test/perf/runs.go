@@ -24,6 +24,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/controllers"
+	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/test/framework"
 )
 
@@ -37,12 +38,24 @@ type result struct {
 	writes float64
 	// requests is kfed's reconciles and API requests per object (empty for the floor).
 	requests string
+	// workers is kfed's concurrent reconciles of the bench's kinds (0 for the floor).
+	workers int
 }
 
-// unlimited returns a client of cfg without a client-side rate limit.
+// unlimited returns a client of cfg without a client-side rate limit, as kfed's host client.
 func unlimited(cfg *rest.Config) (client.Client, error) {
+	return limited(cfg, -1, 0)
+}
+
+// memberClient returns a client of a member with the client-side rate limit of kfed's member
+// clients, so that the floors and kfed write to members under the same limits.
+func memberClient(cfg *rest.Config) (client.Client, error) {
+	return limited(cfg, member.DefaultQPS, member.DefaultBurst)
+}
+
+func limited(cfg *rest.Config, qps float32, burst int) (client.Client, error) {
 	cfg = rest.CopyConfig(cfg)
-	cfg.QPS = -1
+	cfg.QPS, cfg.Burst = qps, burst
 	s, err := controllers.NewScheme()
 	if err != nil {
 		return nil, err
@@ -191,9 +204,26 @@ feed:
 	return created, err
 }
 
+// oneAtATime makes create, in a phase that waits for each object, return only once the object
+// reached every member (or the run's timeout passed), so that one object is in flight.
+func oneAtATime(ph phase, c config, w *seen, ns string, members int, create func(context.Context, object) error) func(context.Context, object) error {
+	if !ph.waitEach {
+		return create
+	}
+	return func(ctx context.Context, o object) error {
+		if err := create(ctx, o); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		_, err := w.waitAll(ctx, []string{o.key(ns)}, members)
+		return err
+	}
+}
+
 // runKfed creates the federated objects in the host and times them into every member.
-func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) (result, error) {
-	const ns = "perf-kfed"
+func runKfed(ctx context.Context, ph phase, c config, fed *framework.Federation, w *seen) (result, error) {
+	ns := "perf-kfed-" + ph.name
 	host, err := unlimited(fed.Host.Config)
 	if err != nil {
 		return result{}, err
@@ -201,22 +231,22 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 	if err := host.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		return result{}, fmt.Errorf("creating namespace %s in the host: %w", ns, err)
 	}
-	objs := objects(c.objects)
-	fmt.Printf("kfed: creating %d federated objects in the host, %d at a time...\n", len(objs), c.concurrency)
+	objs := objects(ph.objects)
+	fmt.Printf("kfed, %s: creating %d federated objects in the host, %d at a time...\n", ph.name, len(objs), ph.inFlight)
 	before, err := takeSnapshot()
 	if err != nil {
 		return result{}, err
 	}
-	if c.cpuprofile != "" {
+	if c.cpuprofile != "" && !ph.waitEach {
 		stop, err := startCPUProfile(c.cpuprofile)
 		if err != nil {
 			return result{}, err
 		}
 		defer stop()
 	}
-	created, err := createAll(ctx, objs, ns, c.concurrency, func(ctx context.Context, o object) error {
+	created, err := createAll(ctx, objs, ns, ph.inFlight, oneAtATime(ph, c, w, ns, len(fed.Members), func(ctx context.Context, o object) error {
 		return host.Create(ctx, federated(o, ns, len(fed.Members)))
-	})
+	}))
 	if err != nil {
 		return result{}, err
 	}
@@ -229,6 +259,7 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 		return result{}, err
 	}
 	r.writes = after[memberWritesKey] - before[memberWritesKey]
+	r.workers = after.workers()
 	var b strings.Builder
 	printRequests(&b, before, after, len(objs), fed)
 	r.requests = b.String()
@@ -238,10 +269,10 @@ func runKfed(ctx context.Context, c config, fed *framework.Federation, w *seen) 
 // runFloor writes the same objects straight into every member, in parallel. With withHost
 // (the federation floor), each object also makes the calls a federation cannot do without:
 // its creation in the host, its finalizer and one status write there, around the member creates.
-func runFloor(ctx context.Context, c config, fed *framework.Federation, w *seen, withHost bool) (result, error) {
-	ns, what := "perf-floor", "floor"
+func runFloor(ctx context.Context, ph phase, c config, fed *framework.Federation, w *seen, withHost bool) (result, error) {
+	ns, what := "perf-floor-"+ph.name, "floor, "+ph.name
 	if withHost {
-		ns, what = "perf-federation-floor", "federation floor"
+		ns, what = "perf-federation-floor-"+ph.name, "federation floor, "+ph.name
 	}
 	host, err := unlimited(fed.Host.Config)
 	if err != nil {
@@ -249,7 +280,7 @@ func runFloor(ctx context.Context, c config, fed *framework.Federation, w *seen,
 	}
 	members := make([]client.Client, len(fed.Members))
 	for i, m := range fed.Members {
-		if members[i], err = unlimited(m.Config); err != nil {
+		if members[i], err = memberClient(m.Config); err != nil {
 			return result{}, err
 		}
 	}
@@ -266,9 +297,9 @@ func runFloor(ctx context.Context, c config, fed *framework.Federation, w *seen,
 	status := client.RawPatch(types.MergePatchType, []byte(`{"status":{"observedGeneration":1,"clusterCount":3,"clusters":[`+
 		`{"name":"a","phase":"Propagated","replicas":1},{"name":"b","phase":"Propagated","replicas":1},{"name":"c","phase":"Propagated","replicas":1}],`+
 		`"conditions":[{"type":"Ready","status":"True","reason":"Propagated","message":"3 of 3 replicas ready","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`))
-	objs := objects(c.objects)
-	fmt.Printf("%s: the same %d objects straight into each member, %d at a time...\n", what, len(objs), c.concurrency)
-	created, err := createAll(ctx, objs, ns, c.concurrency, func(ctx context.Context, o object) error {
+	objs := objects(ph.objects)
+	fmt.Printf("%s: the same %d objects straight into each member, %d at a time...\n", what, len(objs), ph.inFlight)
+	created, err := createAll(ctx, objs, ns, ph.inFlight, oneAtATime(ph, c, w, ns, len(members), func(ctx context.Context, o object) error {
 		var fo client.Object
 		if withHost {
 			fo = federated(o, ns, len(members))
@@ -289,7 +320,7 @@ func runFloor(ctx context.Context, c config, fed *framework.Federation, w *seen,
 			return err
 		}
 		return host.Status().Patch(ctx, fo, status)
-	})
+	}))
 	if err != nil {
 		return result{}, err
 	}
@@ -341,25 +372,43 @@ func throughput(r result, objects, members int) float64 {
 	return float64(objects*members) / r.span.Seconds()
 }
 
-// report prints the runs side by side, with kfed's ratios to the floor and to the federation floor.
-func report(out io.Writer, c config, k, f, ff result) {
+// report prints each phase's runs side by side, with kfed's ratios to the floor and to the
+// federation floor, then the limits both sides ran under.
+func report(out io.Writer, c config, phases []phase, runs []phaseRuns) {
 	p := func(format string, args ...any) { _, _ = fmt.Fprintf(out, format, args...) }
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-	row := func(name string, q float64) {
-		kq, fq, ffq := quantile(k.latencies, q), quantile(f.latencies, q), quantile(ff.latencies, q)
-		p("%-40s %10s %10s %11s %11.2fx %11.2fx\n", name, ms(kq), ms(fq), ms(ffq), float64(kq)/float64(fq), float64(kq)/float64(ffq))
+	for i, ph := range phases {
+		k, f, ff := runs[i].kfed, runs[i].floor, runs[i].fedFloor
+		row := func(name string, q float64) {
+			kq, fq, ffq := quantile(k.latencies, q), quantile(f.latencies, q), quantile(ff.latencies, q)
+			p("%-40s %10s %10s %11s %11.2fx %11.2fx\n", name, ms(kq), ms(fq), ms(ffq), float64(kq)/float64(fq), float64(kq)/float64(ffq))
+		}
+		how := fmt.Sprintf("%d created at a time", ph.inFlight)
+		if ph.waitEach {
+			how = "one in flight (each created once the last reached every member)"
+		}
+		p("\n%s: %d objects (half ConfigMaps, half Deployments) over %d members, %s\n", ph.name, ph.objects, c.members, how)
+		p("%-40s %10s %10s %11s %12s %12s\n", "", "kfed", "floor", "fed. floor", "kfed/floor", "kfed/fed.")
+		row("p50 latency (created -> in every member)", 0.5)
+		row("p99 latency", 0.99)
+		kt, ft, fft := throughput(k, ph.objects, c.members), throughput(f, ph.objects, c.members), throughput(ff, ph.objects, c.members)
+		p("%-40s %10.0f %10.0f %11.0f %11.0f%% %11.0f%%\n", "throughput (object x cluster writes/s)", kt, ft, fft, 100*kt/ft, 100*kt/fft)
+		p("%-40s %10.2f %10d %11d\n", "member writes per object", k.writes/float64(ph.objects), c.members, c.members)
+		p("%s", k.requests)
 	}
-	p("\n%d objects (half ConfigMaps, half Deployments) over %d members, %d created at a time\n", c.objects, c.members, c.concurrency)
-	p("%-40s %10s %10s %11s %12s %12s\n", "", "kfed", "floor", "fed. floor", "kfed/floor", "kfed/fed.")
-	row("p50 latency (created -> in every member)", 0.5)
-	row("p99 latency", 0.99)
-	kt, ft, fft := throughput(k, c.objects, c.members), throughput(f, c.objects, c.members), throughput(ff, c.objects, c.members)
-	p("%-40s %10.0f %10.0f %11.0f %11.0f%% %11.0f%%\n", "throughput (object x cluster writes/s)", kt, ft, fft, 100*kt/ft, 100*kt/fft)
-	p("%-40s %10.2f %10d %11d\n", "member writes per object", k.writes/float64(c.objects), c.members, c.members)
-	p("(kfed's member writes include the namespace it creates in each member once. The federation floor\n")
+	p("\n(kfed's member writes include the namespace it creates in each member once. The federation floor\n")
 	p("also creates each object in the host, adds its finalizer and writes its status once: the calls a\n")
 	p("federation cannot do without, made by a plain client-go program with no controller in between.)\n")
-	p("%s", k.requests)
+	p("Limits, the same on both sides: member clients QPS %d, burst %d (per member, client and kind: kfed's\n",
+		member.DefaultQPS, member.DefaultBurst)
+	p("defaults, given to the floors' clients); host clients unlimited. In flight: the floors have the phase's\n")
+	p("objects in flight, each written to its members in parallel; kfed's user creates as many, and kfed\n")
+	if len(runs) > 0 && runs[len(runs)-1].kfed.workers > 0 {
+		p("reconciles up to %d objects at a time (its workers of the two kinds), each written to its members in parallel.\n",
+			runs[len(runs)-1].kfed.workers)
+	} else {
+		p("reconciles them with its own workers (count not read from its metrics).\n")
+	}
 }
 
 // startCPUProfile writes a CPU profile of this process to path until the returned func is called.

@@ -2,7 +2,6 @@ package dev
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +21,7 @@ import (
 	"github.com/kfed-io/kfed/internal/cli/install"
 	"github.com/kfed-io/kfed/internal/cli/join"
 	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
-	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/internal/localcluster"
 )
 
 // Serve is the background process: it starts the host and members, runs the operator against
@@ -37,7 +36,9 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 	}()
 	log := ctrl.LoggerFrom(ctx)
 	start := time.Now()
-	fed, err := startClusters(ctx, o)
+	fed, err := localcluster.Start(ctx, localcluster.Options{
+		Members: o.Clusters, Full: true, NodesPerMember: 2, Dir: o.Dir, ToolsDir: o.ToolsDir,
+	})
 	if fed != nil {
 		defer func() {
 			if err := fed.Stop(); err != nil {
@@ -54,14 +55,14 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 		return err
 	}
 	loader := kubeconfig.Loader{Path: kc}
-	host, err := loader.Cluster(framework.HostContext)
+	host, err := loader.Cluster(localcluster.HostContext)
 	if err != nil {
 		return err
 	}
 	if err := installHost(ctx, host); err != nil {
 		return err
 	}
-	mgr, err := framework.StartManager(ctx, fed.Host, controllers.Options{Namespace: join.Namespace})
+	mgr, err := localcluster.StartManager(ctx, fed.Host, controllers.Options{Namespace: join.Namespace})
 	if err != nil {
 		return err
 	}
@@ -71,7 +72,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 		}
 	}()
 	var summary strings.Builder
-	_, _ = fmt.Fprintf(&summary, "Local federation: host context %q, operator running against it; members:\n", framework.HostContext)
+	_, _ = fmt.Fprintf(&summary, "Local federation: host context %q, operator running against it; members:\n", localcluster.HostContext)
 	for _, m := range fed.Members {
 		took, err := joinMember(ctx, loader, host, m.Name, out)
 		if err != nil {
@@ -92,31 +93,6 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 	<-ctx.Done()
 	_, _ = fmt.Fprintln(out, "Stopping")
 	return nil
-}
-
-// startClusters starts the host and o.Clusters full members, each in its own folder under o.Dir.
-func startClusters(ctx context.Context, o Options) (*framework.Federation, error) {
-	f := &framework.Federation{Members: make([]*framework.Cluster, o.Clusters)}
-	errs := make([]error, o.Clusters+1)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		f.Host, errs[0] = framework.StartCluster(ctx, framework.ClusterOptions{Topology: framework.Topology{Name: "host"}, Dir: filepath.Join(o.Dir, "host")})
-	})
-	for i := range o.Clusters {
-		wg.Go(func() {
-			t := framework.Members[i]
-			f.Members[i], errs[i+1] = framework.StartCluster(ctx, framework.ClusterOptions{Topology: t, Full: true, Nodes: 2, Dir: filepath.Join(o.Dir, t.Name)})
-		})
-	}
-	wg.Wait()
-	members := f.Members[:0]
-	for _, m := range f.Members {
-		if m != nil {
-			members = append(members, m)
-		}
-	}
-	f.Members = members
-	return f, errors.Join(errs...)
 }
 
 // installHost applies what `kfed init` installs except the manager Deployment: the operator
@@ -155,7 +131,7 @@ func joinMember(ctx context.Context, loader kubeconfig.Loader, host *kubeconfig.
 // simulateLoadBalancers is a dev-only SIMULATION of a cloud's load balancers: every Service of
 // type LoadBalancer in member i gets an address 127.0.(10+i).N, so that DNS and global load
 // balancing have something to publish. It never ships in the operator.
-func simulateLoadBalancers(ctx context.Context, m *framework.Cluster, i int, out io.Writer) {
+func simulateLoadBalancers(ctx context.Context, m *localcluster.Cluster, i int, out io.Writer) {
 	next := 1
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

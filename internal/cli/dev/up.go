@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/internal/localcluster"
 )
 
 // startTimeoutEnv is how long envtest waits for each control-plane process to start.
@@ -43,7 +43,7 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 	// What a federation stopped earlier left here cannot be reused (its etcd data is gone), and
 	// envtest does not load the certificates it finds in a cluster's folder: start clean.
 	old := []string{readyFile, errorFile, pidFile, KubeconfigFile, "tmp", "host"}
-	for _, m := range framework.Members {
+	for _, m := range localcluster.Members {
 		old = append(old, m.Name)
 	}
 	for _, f := range old {
@@ -66,7 +66,7 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", tmp, err)
 	}
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "KFED_TOOLS_DIR="+o.ToolsDir)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	// envtest gives each API server and etcd 20 s to start by default: too short for four
 	// control planes starting at once on a busy two-core laptop.
 	if os.Getenv(startTimeoutEnv) == "" {

@@ -1,4 +1,4 @@
-package framework
+package localcluster
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -49,6 +49,9 @@ type ClusterOptions struct {
 	CRDDirs []string
 	// Dir holds the cluster's files (kubeconfig, logs, certificates); a new temporary one if empty.
 	Dir string
+	// ToolsDir holds the binaries `make tools` builds: etcd, kube-apiserver and, for a full
+	// cluster, kube-controller-manager, kube-scheduler, kwok and kwok-stages.yaml (required).
+	ToolsDir string
 }
 
 // Cluster is one running control plane.
@@ -63,36 +66,21 @@ type Cluster struct {
 	// Dir holds the cluster's files.
 	Dir string
 
+	tools  string
 	env    *envtest.Environment
 	mu     sync.Mutex
 	procs  []*exec.Cmd
 	ownDir bool
 }
 
-// ToolsDir returns the folder with the binaries `make tools` builds: $KFED_TOOLS_DIR, else
-// $KUBEBUILDER_ASSETS, else bin/ at the root of the repository.
-func ToolsDir() string {
-	for _, env := range []string{"KFED_TOOLS_DIR", "KUBEBUILDER_ASSETS"} {
-		if d := os.Getenv(env); d != "" {
-			return d
-		}
+// Tool returns the path of a binary in the tools folder.
+func Tool(dir, name string) (string, error) {
+	if dir == "" {
+		return "", fmt.Errorf("no tools folder given to find %s in (the folder `make tools` builds into)", name)
 	}
-	return filepath.Join(RepoRoot(), "bin")
-}
-
-// RepoRoot returns the root of the kfed repository.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
-// CRDDir is the folder of kfed's generated CRDs.
-func CRDDir() string { return filepath.Join(RepoRoot(), "config", "crd", "bases") }
-
-func tool(name string) (string, error) {
-	p := filepath.Join(ToolsDir(), name)
+	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%s not found in %s: run `make tools` first (it builds the pinned binaries into bin/)", name, ToolsDir())
+		return "", fmt.Errorf("%s not found in %s: run `make tools` first (it builds the pinned binaries into bin/)", name, dir)
 	}
 	return p, nil
 }
@@ -100,11 +88,11 @@ func tool(name string) (string, error) {
 // StartCluster starts a control plane and, for a full cluster, its controllers and kwok.
 func StartCluster(ctx context.Context, o ClusterOptions) (_ *Cluster, retErr error) {
 	for _, name := range []string{"etcd", "kube-apiserver"} {
-		if _, err := tool(name); err != nil {
+		if _, err := Tool(o.ToolsDir, name); err != nil {
 			return nil, err
 		}
 	}
-	c := &Cluster{Topology: o.Topology, Dir: o.Dir}
+	c := &Cluster{Topology: o.Topology, Dir: o.Dir, tools: o.ToolsDir}
 	if c.Dir == "" {
 		dir, err := os.MkdirTemp("", "kfed-"+o.Name+"-")
 		if err != nil {
@@ -122,7 +110,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (_ *Cluster, retErr err
 		return nil, fmt.Errorf("creating %s: %w", certDir, err)
 	}
 	c.env = &envtest.Environment{
-		BinaryAssetsDirectory: ToolsDir(),
+		BinaryAssetsDirectory: o.ToolsDir,
 		CRDDirectoryPaths:     o.CRDDirs,
 		ErrorIfCRDPathMissing: len(o.CRDDirs) > 0,
 	}
@@ -171,9 +159,9 @@ func (c *Cluster) startControllers() error {
 	if err := os.WriteFile(kubeconfig, c.Kubeconfig, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", kubeconfig, err)
 	}
-	stages := filepath.Join(ToolsDir(), "kwok-stages.yaml")
-	if _, err := os.Stat(stages); err != nil {
-		return fmt.Errorf("kwok-stages.yaml not found in %s: run `make tools` first", ToolsDir())
+	stages, err := Tool(c.tools, "kwok-stages.yaml")
+	if err != nil {
+		return err
 	}
 	for _, p := range []struct {
 		name string
@@ -199,12 +187,12 @@ func (c *Cluster) startControllers() error {
 
 // startProcess runs a tool with its output in <Dir>/<name>.log; it dies with the test binary.
 func (c *Cluster) startProcess(name string, args ...string) error {
-	path, err := tool(name)
+	path, err := Tool(c.tools, name)
 	if err != nil {
 		return err
 	}
 	logPath := filepath.Join(c.Dir, name+".log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.Create(logPath) //nolint:gosec // in the cluster's own folder
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", logPath, err)
 	}
@@ -253,7 +241,7 @@ func (c *Cluster) CreateNodes(ctx context.Context, n int, ready bool) error {
 				LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(),
 			}}
 		}
-		if err := c.Client.Create(ctx, node); err != nil {
+		if err := c.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating node %s in %s: %w", node.Name, c.Name, err)
 		}
 	}
@@ -288,7 +276,7 @@ func (c *Cluster) Stop() error {
 	c.procs = nil
 	c.mu.Unlock()
 	for _, p := range procs {
-		stopProcess(p)
+		StopProcess(p)
 	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
@@ -301,9 +289,9 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-// stopProcess asks a process to stop, kills it after 5 s, and reaps it. Its exit status is of
+// StopProcess asks a process to stop, kills it after 5 s, and reaps it. Its exit status is of
 // no interest: it was told to stop.
-func stopProcess(cmd *exec.Cmd) {
+func StopProcess(cmd *exec.Cmd) {
 	if cmd.Process == nil {
 		return
 	}

@@ -1,11 +1,15 @@
-package framework
+package localcluster
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 )
+
+// HostName is the name of a Federation's host cluster (and of its folder under Options.Dir).
+const HostName = "host"
 
 // Options configure a Federation.
 type Options struct {
@@ -15,8 +19,13 @@ type Options struct {
 	Full bool
 	// NodesPerMember (default 2).
 	NodesPerMember int
-	// HostCRDDirs are installed in the host (default: kfed's CRDs).
+	// HostCRDDirs are installed in the host (none when empty).
 	HostCRDDirs []string
+	// Dir, when set, holds each cluster's files in Dir/<cluster name>; otherwise each cluster
+	// gets a temporary folder that Stop removes.
+	Dir string
+	// ToolsDir holds the binaries `make tools` builds (required).
+	ToolsDir string
 }
 
 // Federation is a host and its members, all running.
@@ -33,18 +42,23 @@ func Start(ctx context.Context, o Options) (*Federation, error) {
 	if o.NodesPerMember == 0 {
 		o.NodesPerMember = 2
 	}
-	if o.HostCRDDirs == nil {
-		o.HostCRDDirs = []string{CRDDir()}
+	dir := func(name string) string {
+		if o.Dir == "" {
+			return ""
+		}
+		return filepath.Join(o.Dir, name)
 	}
 	f := &Federation{Members: make([]*Cluster, o.Members)}
 	errs := make([]error, o.Members+1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		f.Host, errs[0] = StartCluster(ctx, ClusterOptions{Topology: Topology{Name: "host"}, CRDDirs: o.HostCRDDirs})
+		f.Host, errs[0] = StartCluster(ctx, ClusterOptions{Topology: Topology{Name: HostName}, CRDDirs: o.HostCRDDirs,
+			Dir: dir(HostName), ToolsDir: o.ToolsDir})
 	})
 	for i := range o.Members {
 		wg.Go(func() {
-			f.Members[i], errs[i+1] = StartCluster(ctx, ClusterOptions{Topology: Members[i], Full: o.Full, Nodes: o.NodesPerMember})
+			f.Members[i], errs[i+1] = StartCluster(ctx, ClusterOptions{Topology: Members[i], Full: o.Full, Nodes: o.NodesPerMember,
+				Dir: dir(Members[i].Name), ToolsDir: o.ToolsDir})
 		})
 	}
 	wg.Wait()
