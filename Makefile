@@ -130,8 +130,12 @@ demo: tools build ## The federation walkthrough on this machine (CLUSTERS=3|5, D
 
 ##@ Test
 
+.PHONY: system-deps
+system-deps: ## Install the Debian packages the tests use when missing (bind9, bind9-dnsutils, dnsperf).
+	@bash hack/system-deps.sh
+
 .PHONY: test
-test: lint generate-check tools ## Lint, check generated files, then run every test against real API servers.
+test: lint generate-check tools system-deps ## Lint, check generated files, then run every test against real API servers.
 	@mkdir -p $(TEST_TMP)
 	@status=0; TMPDIR=$(TEST_TMP) $(GO) test $(GO_TEST_FLAGS) ./... || status=$$?; \
 	  bash hack/reap-test-processes.sh $(TEST_TMP); exit $$status
@@ -147,7 +151,9 @@ BENCH_OBJECTS ?= 500
 BENCH_SINGLE ?= 60
 
 .PHONY: bench
-bench: tools ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floors, one object in flight then a burst (BENCH_MEMBERS, BENCH_SINGLE, BENCH_OBJECTS).
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+bench: tools system-deps ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floors, one object in flight then a burst (BENCH_MEMBERS, BENCH_SINGLE, BENCH_OBJECTS).
+	@mkdir -p $(TEST_TMP)
+	TMPDIR=$(TEST_TMP) $(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	@mkdir -p $(TEST_TMP)
 	TMPDIR=$(TEST_TMP) $(GO) run ./test/perf -members $(BENCH_MEMBERS) -single $(BENCH_SINGLE) -objects $(BENCH_OBJECTS)
+	TMPDIR=$(TEST_TMP) $(GO) run ./test/dnsperf -duration 10s

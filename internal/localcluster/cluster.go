@@ -210,7 +210,7 @@ func (c *Cluster) startProcess(name string, args ...string) error {
 	return nil
 }
 
-// CreateNodes creates n nodes labelled with the cluster's region and zone, each allocating
+// CreateNodes makes sure the cluster has nodes 0 to n-1 (it creates those missing), labelled with the cluster's region and zone, each allocating
 // 32 cpu, 256Gi memory and 500 pods. ready marks them Ready at once, as a kubelet would; without
 // it kwok does that.
 func (c *Cluster) CreateNodes(ctx context.Context, n int, ready bool) error {
