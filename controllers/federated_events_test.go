@@ -21,9 +21,10 @@ import (
 	"github.com/kfed-io/kfed/internal/conditions"
 )
 
-// allReconciles returns controller-runtime's count of every reconcile of a controller, whatever
-// its result.
-func allReconciles(g Gomega, controller string) float64 {
+// configMapReconciles returns controller-runtime's count of every reconcile of FederatedConfigMaps,
+// whatever its result.
+func configMapReconciles(g Gomega) float64 {
+	const controller = "FederatedConfigMap"
 	families, err := metrics.Registry.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
 	var n float64
@@ -106,7 +107,7 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 	settle := func() {
 		var last float64 = -1
 		g.Eventually(func(g Gomega) {
-			n, prev := allReconciles(g, "FederatedConfigMap"), last
+			n, prev := configMapReconciles(g), last
 			last = n
 			g.Expect(n).To(Equal(prev), "reconciles still going on")
 		}).WithTimeout(2 * time.Minute).WithPolling(3 * time.Second).Should(Succeed())
@@ -114,17 +115,17 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 	settle()
 
 	// A node joins the victim: its capacity changes, which no ConfigMap depends on.
-	before := allReconciles(g, "FederatedConfigMap")
+	before := configMapReconciles(g)
 	fc := getCluster(t, victim.Name)
 	nodes := fc.Status.Nodes
 	g.Expect(victim.CreateNodes(ctx, int(nodes)+1, true)).To(Succeed())
 	g.Eventually(func() int32 { return getCluster(t, victim.Name).Status.Nodes }).
 		WithTimeout(30 * time.Second).Should(BeNumerically(">", nodes))
 	time.Sleep(5 * time.Second) // anything it woke has been reconciled by now
-	g.Expect(allReconciles(g, "FederatedConfigMap")-before).To(BeZero(), "a node added wakes no ConfigMap")
+	g.Expect(configMapReconciles(g)-before).To(BeZero(), "a node added wakes no ConfigMap")
 
 	// The victim goes NotReady: every ConfigMap placed there is reconciled once.
-	before = allReconciles(g, "FederatedConfigMap")
+	before = configMapReconciles(g)
 	if err := victim.StopAPIServer(); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 		g.Expect(countPhase(g, victim.Name, v1alpha1.PhaseClusterNotReady)).To(Equal(objects))
 	}).WithTimeout(detectionBound(fastProbes)+2*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "every ConfigMap sees the member NotReady")
 	settle()
-	g.Expect(allReconciles(g, "FederatedConfigMap")-before).To(Equal(float64(objects)),
+	g.Expect(configMapReconciles(g)-before).To(Equal(float64(objects)),
 		"a member going NotReady wakes each ConfigMap placed there once")
 
 	if err := victim.StartAPIServer(); err != nil {

@@ -78,7 +78,7 @@ func TestHungMemberCostsTheOthersNothing(t *testing.T) {
 	ns := hostNamespace(t, "hung")
 	hung, healthy := fed.Members[0], fed.Members[1:]
 	const n = 15
-	var normal, during []time.Duration
+	normal, during := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
 	for i := range n {
 		normal = append(normal, arrival(t, ns, fmt.Sprintf("before-%02d", i), fed.Members))
 	}

@@ -61,7 +61,7 @@ func withStatus(ready, replicas int64) func(*unstructured.Unstructured) {
 func withManagedFields(op metav1.ManagedFieldsOperationType) func(*unstructured.Unstructured) {
 	return func(u *unstructured.Unstructured) {
 		u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: FieldOwner, Operation: op, APIVersion: "apps/v1",
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}})
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)}})
 	}
 }
 
@@ -78,7 +78,7 @@ func notOurs(u *unstructured.Unstructured) {
 	u.SetAnnotations(nil)
 }
 
-var transient = errors.New("connection reset by peer")
+var errTransient = errors.New("connection reset by peer")
 
 // TestPlanMembers covers every branch of the member decision tree:
 //
@@ -141,9 +141,9 @@ func TestPlanMembers(t *testing.T) {
 		},
 		{
 			name: "a copy that could not be read is retried", selected: true,
-			member: Member{Ready: true, Scope: ScopeNamespaced, ReadErr: transient},
+			member: Member{Ready: true, Scope: ScopeNamespaced, ReadErr: errTransient},
 			want: planned{Action: ActionNone, Retry: true, Status: v1alpha1.ClusterStatus{Name: us.Name, Phase: v1alpha1.PhaseFailed,
-				Message: transient.Error()}},
+				Message: errTransient.Error()}},
 		},
 		{
 			name: "a read that is forbidden fails with a reason and is not retried", selected: true,
@@ -333,9 +333,9 @@ func TestDeleteAction(t *testing.T) {
 		},
 		{
 			name:   "a read that failed blocks and is retried",
-			member: Member{Ready: true, Scope: ScopeNamespaced, ReadErr: transient},
+			member: Member{Ready: true, Scope: ScopeNamespaced, ReadErr: errTransient},
 			want: planned{Action: ActionNone, Blocked: true, Retry: true, Status: v1alpha1.ClusterStatus{Name: us.Name,
-				Phase: v1alpha1.PhaseFailed, Message: transient.Error()}},
+				Phase: v1alpha1.PhaseFailed, Message: errTransient.Error()}},
 		},
 		{
 			name:   "no copy: nothing to delete",

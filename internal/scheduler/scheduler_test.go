@@ -402,12 +402,6 @@ func TestScheduleNoSchedule(t *testing.T) {
 	})
 }
 
-func reasonsIf(cond bool, r Reason, rest ...Reason) []Reason {
-	if cond {
-		return append([]Reason{r}, rest...)
-	}
-	return rest
-}
 
 func TestScheduleNoRebalance(t *testing.T) {
 	runScheduleTests(t, []scheduleTest{
