@@ -80,7 +80,7 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and the manager's ClusterRole from the markers.
-	$(CONTROLLER_GEN) rbac:roleName=kfed-manager crd:allowDangerousTypes=false,maxDescLen=0,generateEmbeddedObjectMeta=true paths="./api/...;./controllers/..." \
+	$(CONTROLLER_GEN) rbac:roleName=kfed-manager crd:allowDangerousTypes=false,generateEmbeddedObjectMeta=true paths="./api/...;./controllers/..." \
 	  output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
 .PHONY: generate
