@@ -87,6 +87,10 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRDs and the manager's ClusterRole 
 generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
 	$(CONTROLLER_GEN) object paths="./api/..."
 
+.PHONY: argocd
+argocd: ## Write the Argo CD health checks (config/argocd/federation.kfed.io) and docs/argocd.md from config/argocd/health.lua.
+	$(GO) run ./config/argocd/gen
+
 .PHONY: generate-check
 generate-check: $(CONTROLLER_GEN) ## Fail when regenerating would change the generated files.
 	@before=$$(git status --porcelain -- api config; git diff -- api config | sha256sum); \
