@@ -109,6 +109,45 @@ func TestKubectlExplainShowsNativeDescriptions(t *testing.T) {
 	}
 }
 
+// TestKubectlApplyNeedsServerSide runs the two ways a user may apply config/: client-side
+// apply fails on the large CRDs (its last-applied annotation cannot hold them), server-side
+// apply of the whole kustomization succeeds.
+func TestKubectlApplyNeedsServerSide(t *testing.T) {
+	host, err := framework.StartCluster(t.Context(), framework.ClusterOptions{Topology: framework.Topology{Name: "host"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = host.Stop() })
+	kubectl := filepath.Join(framework.ToolsDir(), "kubectl")
+	kubeconfig := filepath.Join(t.TempDir(), "host.kubeconfig")
+	if err := os.WriteFile(kubeconfig, host.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		cmd.Dir = framework.RepoRoot()
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	jobs := filepath.Join("config", "crd", "bases", "federation.kfed.io_federatedjobs.yaml")
+	out, err := run("apply", "-f", jobs)
+	if err == nil || !strings.Contains(out, "Too long") {
+		t.Errorf("client-side kubectl apply -f %s: want it refused as too long for the annotation, got %v:\n%s", jobs, err, out)
+	} else {
+		t.Logf("client-side apply refused, as docs/install.md says: %s", strings.TrimSpace(out))
+	}
+	if out, err := run("apply", "--server-side", "-k", "config/default"); err != nil {
+		t.Fatalf("kubectl apply --server-side -k config/default: %v\n%s", err, out)
+	}
+	if out, err := run("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
+		t.Fatalf("waiting for the CRDs: %v\n%s", err, out)
+	}
+	out, err = run("get", "crd", "-o", "name")
+	if err != nil || strings.Count(out, ".federation.kfed.io") < 11 {
+		t.Errorf("after server-side apply, the CRDs: %v\n%s", err, out)
+	}
+}
+
 // TestStoredCRDsFitEtcd reads each CRD back as protobuf, the encoding the API server stores in
 // etcd, managedFields and status included, and prints the largest.
 func TestStoredCRDsFitEtcd(t *testing.T) {
