@@ -57,6 +57,13 @@ var Kinds = []Kind{
 	{Name: "FederatedDomain"},
 }
 
+// The health statuses kfed's checks return.
+const (
+	Healthy     = "Healthy"
+	Progressing = "Progressing"
+	Degraded    = "Degraded"
+)
+
 // HealthStatus is what a check returns, as health_test.yaml records it.
 type HealthStatus struct {
 	Status  string `json:"status"`
@@ -115,46 +122,46 @@ func examples(k Kind) []example {
 		invalidReason, invalidMessage = "CredentialsInvalid", `Secret kfed-system/cluster-asia-east1-a has neither key "kubeconfig" nor keys "token" and "ca.crt"`
 	case k.Name == "FederatedDomain":
 		readyReason, readyMessage = "ProviderReady", "The provider answers and the zone is writable"
-		progressReason, progressMessage = "Progressing", "Connecting to the provider"
+		progressReason, progressMessage = "Reconciling", "Connecting to the provider"
 		failedReason, failedMessage = "PropagationFailed", "Writing records to the provider failed: connection refused"
 		invalidMessage = "spec.provider.builtin.listen: not a host:port"
 	}
 	ex := []example{
-		{file: "healthy_converged.yaml", want: HealthStatus{"Healthy", readyMessage}, generation: 2, status: statusOf(2,
+		{file: "healthy_converged.yaml", want: HealthStatus{Healthy, readyMessage}, generation: 2, status: statusOf(2,
 			condition("Ready", "True", readyReason, readyMessage, 2),
 			condition("Reconciling", "False", readyReason, "", 2),
 			condition("Stalled", "False", readyReason, "", 2))},
-		{file: "progressing_no_status.yaml", want: HealthStatus{"Progressing", "Waiting for kfed to report the status"}, generation: 1},
+		{file: "progressing_no_status.yaml", want: HealthStatus{Progressing, "Waiting for kfed to report the status"}, generation: 1},
 		{file: "progressing_generation_behind.yaml",
-			want:       HealthStatus{"Progressing", "Waiting for kfed to observe generation 3 (the status describes generation 2)"},
+			want:       HealthStatus{Progressing, "Waiting for kfed to observe generation 3 (the status describes generation 2)"},
 			generation: 3, status: statusOf(2, condition("Ready", "True", readyReason, readyMessage, 2))},
-		{file: "progressing_reconciling.yaml", want: HealthStatus{"Progressing", progressMessage}, generation: 2, status: statusOf(2,
+		{file: "progressing_reconciling.yaml", want: HealthStatus{Progressing, progressMessage}, generation: 2, status: statusOf(2,
 			condition("Ready", "False", progressReason, progressMessage, 2),
 			condition("Reconciling", "True", progressReason, progressMessage, 2),
 			condition("Stalled", "False", progressReason, "", 2))},
-		{file: "degraded_stalled_invalid.yaml", want: HealthStatus{"Degraded", invalidMessage}, generation: 2, status: statusOf(2,
+		{file: "degraded_stalled_invalid.yaml", want: HealthStatus{Degraded, invalidMessage}, generation: 2, status: statusOf(2,
 			condition("Ready", "False", invalidReason, invalidMessage, 2),
 			condition("Reconciling", "False", invalidReason, "", 2),
 			condition("Stalled", "True", invalidReason, invalidMessage, 2))},
 		// A status with Ready only (no Reconciling or Stalled) is judged by Ready's reason.
-		{file: "degraded_ready_false_failure.yaml", want: HealthStatus{"Degraded", failedMessage}, generation: 1,
+		{file: "degraded_ready_false_failure.yaml", want: HealthStatus{Degraded, failedMessage}, generation: 1,
 			status: statusOf(1, condition("Ready", "False", failedReason, failedMessage, 1))},
-		{file: "progressing_ready_false.yaml", want: HealthStatus{"Progressing", progressMessage}, generation: 1,
+		{file: "progressing_ready_false.yaml", want: HealthStatus{Progressing, progressMessage}, generation: 1,
 			status: statusOf(1, condition("Ready", "False", progressReason, progressMessage, 1))},
-		{file: "progressing_ready_unknown.yaml", want: HealthStatus{"Progressing", "Unknown"}, generation: 1,
+		{file: "progressing_ready_unknown.yaml", want: HealthStatus{Progressing, "Unknown"}, generation: 1,
 			status: statusOf(1, condition("Ready", "Unknown", "Unknown", "", 1))},
-		{file: "progressing_no_ready_condition.yaml", want: HealthStatus{"Progressing", "Waiting for the Ready condition"}, generation: 1,
+		{file: "progressing_no_ready_condition.yaml", want: HealthStatus{Progressing, "Waiting for the Ready condition"}, generation: 1,
 			status: statusOf(1)},
 	}
 	if k.Member {
+		const unauthorized = "The member rejected the credentials of Secret kfed-system/cluster-asia-east1-a (HTTP 401)"
 		ex = append(ex,
-			example{file: "degraded_probe_failed.yaml", want: HealthStatus{"Degraded", failedMessage}, generation: 1, status: statusOf(1,
+			example{file: "degraded_probe_failed.yaml", want: HealthStatus{Degraded, failedMessage}, generation: 1, status: statusOf(1,
 				condition("Ready", "False", "ProbeFailed", failedMessage, 1),
 				condition("Reconciling", "False", "ProbeFailed", "", 1),
 				condition("Stalled", "False", "ProbeFailed", "", 1))},
-			example{file: "degraded_unauthorized.yaml", want: HealthStatus{"Degraded", "The member rejected the credentials of Secret kfed-system/cluster-asia-east1-a (HTTP 401)"},
-				generation: 1, status: statusOf(1,
-					condition("Ready", "False", "Unauthorized", "The member rejected the credentials of Secret kfed-system/cluster-asia-east1-a (HTTP 401)", 1))},
+			example{file: "degraded_unauthorized.yaml", want: HealthStatus{Degraded, unauthorized}, generation: 1,
+				status: statusOf(1, condition("Ready", "False", "Unauthorized", unauthorized, 1))},
 		)
 	}
 	return ex
@@ -230,7 +237,8 @@ Every kind reads the same status (DESIGN.md, "Status conventions"):
 | ` + "`Stalled=True`" + ` (kfed cannot go on without a change, e.g. ` + "`Invalid`" + `) | Degraded |
 | ` + "`Reconciling=True`" + ` | Progressing |
 | ` + "`Ready=True`" + ` | Healthy |
-| ` + "`Ready=False`" + ` with a reason someone must act on (` + "`PropagationFailed`, `Invalid`, `DeletionBlocked`, `ProbeFailed`, `Unauthorized`, ..." + `) | Degraded |
+| ` + "`Ready=False`" + ` with a reason someone must act on (` +
+		"`PropagationFailed`, `Invalid`, `DeletionBlocked`, `ProbeFailed`, `Unauthorized`, ..." + `) | Degraded |
 | anything else (` + "`Ready=False`" + ` while ` + "`Propagating`, `Probing`, `NoClusters`; `Ready=Unknown`" + `) | Progressing |
 
 The message is the deciding condition's message (its reason when it has none).

@@ -31,7 +31,7 @@ func run() error {
 	}
 	for name, data := range files {
 		p := filepath.FromSlash(name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 			return fmt.Errorf("creating the folder of %s: %w", p, err)
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil { //nolint:gosec // committed source files, world-readable like the rest of the tree
