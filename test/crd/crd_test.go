@@ -19,9 +19,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/config"
 	"github.com/kfed-io/kfed/internal/cli/install"
 	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
@@ -107,6 +109,51 @@ func TestKubectlExplainShowsNativeDescriptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKubectlGetShowsWhyNotReady checks the printer columns: Ready with its reason beside it.
+func TestKubectlGetShowsWhyNotReady(t *testing.T) {
+	host := startHost(t)
+	ctx := t.Context()
+	fc := &v1alpha1.FederatedCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: "cluster-asia-east1-a"},
+		Spec:       v1alpha1.FederatedClusterSpec{SecretRef: v1alpha1.ObjectReference{Name: "cluster-asia-east1-a"}},
+	}
+	if err := host.Client.Create(ctx, fc); err != nil {
+		t.Fatal(err)
+	}
+	fc.Status = v1alpha1.FederatedClusterStatus{
+		ObservedGeneration: fc.Generation,
+		Region:             "asia-east1",
+		Zones:              []string{"asia-east1-a"},
+		Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonProbeFailed,
+			Message: "unreachable", LastTransitionTime: metav1.Now(), ObservedGeneration: fc.Generation}},
+	}
+	if err := host.Client.Status().Update(ctx, fc); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "host.kubeconfig")
+	if err := os.WriteFile(kubeconfig, host.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(filepath.Join(framework.ToolsDir(), "kubectl"), "--kubeconfig", kubeconfig, "get", "fcl").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl get fcl: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("kubectl get fcl: want a header and one row:\n%s", out)
+	}
+	header, row := strings.Fields(lines[0]), strings.Fields(lines[1])
+	for i, want := range []string{"NAME", "READY", "REASON", "REGION"} {
+		if i >= len(header) || header[i] != want {
+			t.Fatalf("kubectl get fcl: want columns starting %s, got:\n%s", "NAME READY REASON REGION", out)
+		}
+	}
+	if row[1] != "False" || row[2] != v1alpha1.ReasonProbeFailed || row[3] != "asia-east1" {
+		t.Errorf("kubectl get fcl: want False %s asia-east1, got:\n%s", v1alpha1.ReasonProbeFailed, out)
+	}
+	t.Logf("kubectl get fcl:\n%s", out)
 }
 
 // TestKubectlApplyNeedsServerSide runs the two ways a user may apply config/: client-side
