@@ -121,6 +121,15 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	const wait = 60 * time.Second
 
+	// values.schema.json refuses bad values at install, before anything is written.
+	for _, bad := range []string{"replicas=two", "bogus=1"} {
+		_, err := h.run("install", "kfed", chartDir, "--namespace", releaseNamespace, "--create-namespace", "--wait=false", "--set", bad)
+		g.Expect(err).To(MatchError(ContainSubstring("values don't meet the specifications of the schema")), "helm install --set %s", bad)
+	}
+	none := &apiextensionsv1.CustomResourceDefinitionList{}
+	g.Expect(c.List(ctx, none)).To(Succeed())
+	g.Expect(none.Items).To(BeEmpty(), "a refused install wrote CRDs")
+
 	// Install the previous chart; no image runs here, so do not wait for the pods.
 	h.mustRun(t, "install", "kfed", prev, "--namespace", releaseNamespace, "--create-namespace", "--wait=false")
 	crds := &apiextensionsv1.CustomResourceDefinitionList{}
