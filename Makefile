@@ -81,19 +81,29 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and the manager's ClusterRole from the markers.
-	$(CONTROLLER_GEN) rbac:roleName=kfed-manager crd:allowDangerousTypes=false,maxDescLen=0,generateEmbeddedObjectMeta=true paths="./api/...;./controllers/..." \
+	$(CONTROLLER_GEN) rbac:roleName=kfed-manager crd:allowDangerousTypes=false,generateEmbeddedObjectMeta=true paths="./api/...;./controllers/..." \
 	  output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(GO) run ./hack/chartgen
+
+.PHONY: chart
+chart: ## Write charts/kfed's CRDs, manager rules and admission policies from config/ (make manifests runs it).
+	$(GO) run ./hack/chartgen
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
+generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types, and the Argo CD health checks.
 	$(CONTROLLER_GEN) object paths="./api/..."
+	$(GO) run ./config/argocd/gen
+
+.PHONY: argocd
+argocd: ## Write the Argo CD health checks (config/argocd/federation.kfed.io) and docs/argocd.md from config/argocd/health.lua.
+	$(GO) run ./config/argocd/gen
 
 .PHONY: generate-check
 generate-check: $(CONTROLLER_GEN) ## Fail when regenerating would change the generated files.
-	@before=$$(git status --porcelain -- api config; git diff -- api config | sha256sum); \
+	@before=$$(git status --porcelain -- api config charts docs; git diff -- api config charts docs | sha256sum); \
 	$(MAKE) -s manifests generate; \
-	after=$$(git status --porcelain -- api config; git diff -- api config | sha256sum); \
-	[ "$$before" = "$$after" ] || { git status --short -- api config; \
+	after=$$(git status --porcelain -- api config charts docs; git diff -- api config charts docs | sha256sum); \
+	[ "$$before" = "$$after" ] || { git status --short -- api config charts docs; \
 	  echo "generated files were stale: 'make manifests generate' just updated them; review and commit"; exit 1; }
 
 .PHONY: fmt
@@ -110,6 +120,12 @@ lint: $(BIN)/golangci-lint ## Run golangci-lint with .golangci.yml.
 build: ## Build bin/manager and bin/kfed.
 	$(GOBUILD) -o $(BIN)/manager .
 	$(GOBUILD) -o $(BIN)/kfed ./cmd/kfed
+
+VERSION ?= v0.1.0
+
+.PHONY: release-artifacts
+release-artifacts: ## Build the kubectl-kfed archives (linux/darwin, amd64/arm64) into dist/ and write their sha256 into plugins/kfed.yaml (VERSION).
+	$(GO) run ./hack/release -version $(VERSION) -out dist -manifest plugins/kfed.yaml
 
 ##@ Try it
 
@@ -135,9 +151,17 @@ system-deps: ## Install the Debian packages the tests use when missing (bind9, b
 	@bash hack/system-deps.sh
 
 .PHONY: test
-test: lint generate-check tools system-deps ## Lint, check generated files, then run every test against real API servers.
+test: lint generate-check tools system-deps ## Lint, check generated files, then run every test against real API servers (./test/chart is make chart-test).
+	$(BIN)/helm lint --strict charts/kfed
 	@mkdir -p $(TEST_TMP)
 	@status=0; TMPDIR=$(TEST_TMP) $(GO) test $(GO_TEST_FLAGS) ./... || status=$$?; \
+	  bash hack/reap-test-processes.sh $(TEST_TMP); exit $$status
+
+.PHONY: chart-test
+chart-test: $(BIN)/helm $(BIN)/etcd $(BIN)/kube-apiserver ## helm lint, then the chart tests (render, values, install/upgrade/uninstall on a real host; also run by make test).
+	$(BIN)/helm lint --strict charts/kfed
+	@mkdir -p $(TEST_TMP)
+	@status=0; TMPDIR=$(TEST_TMP) $(GO) test $(GO_TEST_FLAGS) -count=1 -v ./test/chart/ || status=$$?; \
 	  bash hack/reap-test-processes.sh $(TEST_TMP); exit $$status
 
 .PHONY: e2e

@@ -1,5 +1,5 @@
 // Package config embeds the manifests this folder holds, so that `kfed init` installs exactly
-// what `make manifests` generated and `kubectl apply -k config/default` would apply.
+// what `make manifests` generated and `kubectl apply --server-side -k config/default` would apply.
 package config
 
 import "embed"

@@ -34,6 +34,7 @@ type FederatedObjectSpec struct {
 // +kubebuilder:resource:shortName=fobj,categories=kfed
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.template.kind`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Clusters",type=integer,JSONPath=`.status.clusterCount`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type FederatedObject struct {
@@ -101,6 +102,7 @@ type ClusterFederatedObjectSpec struct {
 // +kubebuilder:resource:scope=Cluster,shortName=cfobj,categories=kfed
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.template.kind`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Clusters",type=integer,JSONPath=`.status.clusterCount`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ClusterFederatedObject struct {

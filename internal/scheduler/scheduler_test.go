@@ -402,7 +402,6 @@ func TestScheduleNoSchedule(t *testing.T) {
 	})
 }
 
-
 func TestScheduleNoRebalance(t *testing.T) {
 	runScheduleTests(t, []scheduleTest{
 		{
