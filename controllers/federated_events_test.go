@@ -191,7 +191,14 @@ func TestTwoWritersKeepEachOthersConditions(t *testing.T) {
 		}
 	}()
 	for i := range rounds {
-		updateHost(t, fcm, func() { fcm.Spec.Template.Data = map[string]string{"v": fmt.Sprint(i + 1)} })
+		// The other writer's status writes conflict with this one as often as not: retry as long as it takes.
+		g.Eventually(func() error {
+			if err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(fcm), fcm); err != nil {
+				return err
+			}
+			fcm.Spec.Template.Data = map[string]string{"v": fmt.Sprint(i + 1)}
+			return fed.Host.Client.Update(ctx, fcm)
+		}).WithTimeout(30 * time.Second).Should(Succeed())
 	}
 	<-done
 	g.Eventually(func(g Gomega) {
