@@ -165,30 +165,38 @@ func TestTwoWritersKeepEachOthersConditions(t *testing.T) {
 
 	// The other writer: its condition, then the summary, patched under an optimistic lock as
 	// every kfed writer does; a conflict is read again and retried.
-	write := func(i int) {
+	key := client.ObjectKeyFromObject(fcm)
+	write := func(i int) error {
 		status := metav1.ConditionTrue
 		if i%2 == 1 {
 			status = metav1.ConditionFalse
 		}
-		g.Eventually(func() error {
+		var err error
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 			obj := &v1alpha1.FederatedConfigMap{}
-			if err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(fcm), obj); err != nil {
-				return err
+			if err = fed.Host.Client.Get(ctx, key, obj); err != nil {
+				continue
 			}
 			before := obj.DeepCopy()
 			meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionDNSPublished, Status: status,
 				Reason: "Published", Message: fmt.Sprintf("write %d", i), ObservedGeneration: obj.Generation})
 			conditions.Summarize(&obj.Status.Conditions, obj.Generation)
-			return fed.Host.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
+			if err = fed.Host.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err == nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("write %d: %w", i, err)
 	}
 	const rounds = 20
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
 		for i := range rounds {
-			write(i)
+			if err := write(i); err != nil {
+				done <- err
+				return
+			}
 		}
+		done <- nil
 	}()
 	for i := range rounds {
 		// The other writer's status writes conflict with this one as often as not: retry as long as it takes.
@@ -200,7 +208,7 @@ func TestTwoWritersKeepEachOthersConditions(t *testing.T) {
 			return fed.Host.Client.Update(ctx, fcm)
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 	}
-	<-done
+	g.Expect(<-done).To(Succeed(), "the other writer's writes")
 	g.Eventually(func(g Gomega) {
 		obj := &v1alpha1.FederatedConfigMap{}
 		g.Expect(fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(fcm), obj)).To(Succeed())
