@@ -153,7 +153,7 @@ func spreadDeployment(t *testing.T, ns, name string, total int32) (*v1alpha1.Fed
 // no sampled moment is the sum of the members' desired replicas below 1,000.
 func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	g := NewWithT(t)
-	joinAll(t) // fast probes: every 2 s, 1 s timeout, NotReady after 2 failures
+	joinAll(t) // fast probes: every 2 s, 1 s timeout, NotReady after 3 failures
 	ns := hostNamespace(t, "failover")
 	fd, spread := spreadDeployment(t, ns, "k8shserver", 1000)
 	g.Expect(spread).To(HaveEach(BeNumerically("~", 333, 1)))

@@ -83,7 +83,7 @@ var errTransient = errors.New("connection reset by peer")
 // TestPlanMembers covers every branch of the member decision tree:
 //
 //	selected: not Ready; override failed; kind not served; cluster-scoped kind for a namespaced
-//	object; namespaced kind for a cluster-scoped object; read failed (retried); read forbidden
+//	object; namespaced kind for a cluster-scoped object (TestPlanMembersRefusesANamespacedKindToAClusterScopedObject); read failed (retried); read forbidden
 //	(not retried); no copy (create); a copy kfed did not write (AlreadyExists); the same, adopted;
 //	a matching copy (nothing); a differing copy written by create (hand over, then apply); a
 //	differing copy already applied (apply); a scale-down held (Pending);
@@ -436,5 +436,25 @@ func TestHoldShrinks(t *testing.T) {
 				t.Errorf("held (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPlanMembersRefusesANamespacedKindToAClusterScopedObject covers the branch of the decision
+// tree that a FederatedDeployment cannot reach: a ClusterFederatedObject whose kind the member
+// serves namespaced gets nothing there.
+func TestPlanMembersRefusesANamespacedKindToAClusterScopedObject(t *testing.T) {
+	obj := &v1alpha1.ClusterFederatedObject{
+		ObjectMeta: metav1.ObjectMeta{Name: "cm"},
+		Spec: v1alpha1.ClusterFederatedObjectSpec{Template: manifest(map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "cm"},
+		})},
+	}
+	got := PlanMembers(Plan{Object: obj, Selected: map[string]bool{us.Name: true},
+		Members: []Member{{Cluster: us, Ready: true, Scope: ScopeNamespaced}}})
+	want := planned{Action: ActionNone, Status: v1alpha1.ClusterStatus{Name: us.Name, Phase: v1alpha1.PhaseFailed,
+		Reason:  v1alpha1.ReasonInvalid,
+		Message: "ConfigMap is namespaced in the cluster; a ClusterFederatedObject is for cluster-scoped kinds, use a FederatedObject"}}
+	if diff := cmp.Diff(want, summarize(got[0], nil)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 }
