@@ -25,6 +25,7 @@ import (
 // from it: its Deployment is still there, and runs those replicas as soon as it is back.
 type replicaSampler struct {
 	ns, name string
+	clients  []client.Client // one per member, without the test clients' rate limit
 
 	mu      sync.Mutex
 	last    map[string]int32
@@ -36,8 +37,12 @@ type replicaSampler struct {
 	done    chan struct{}
 }
 
-func sampleReplicas(ns, name string, start map[string]int32) *replicaSampler {
-	s := &replicaSampler{ns: ns, name: name, last: maps.Clone(start), lowest: sum(start), lowAt: maps.Clone(start),
+func sampleReplicas(t *testing.T, ns, name string, start map[string]int32) *replicaSampler {
+	clients := make([]client.Client, len(fed.Members))
+	for i, m := range fed.Members {
+		clients[i] = unthrottled(t, m)
+	}
+	s := &replicaSampler{ns: ns, name: name, clients: clients, last: maps.Clone(start), lowest: sum(start), lowAt: maps.Clone(start),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s
@@ -79,12 +84,12 @@ func (s *replicaSampler) sampleOnce() {
 func (s *replicaSampler) pass() map[string]int32 {
 	read := make([]*int32, len(fed.Members))
 	var wg sync.WaitGroup
-	for i, m := range fed.Members {
+	for i := range fed.Members {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			d := &appsv1.Deployment{}
-			if err := m.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, d); err == nil {
+			if err := s.clients[i].Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, d); err == nil {
 				read[i] = d.Spec.Replicas
 			}
 		})
@@ -115,6 +120,9 @@ func (s *replicaSampler) finish(t *testing.T, floor int32) int {
 		s.samples, s.moving, s.lowest, s.lowAt)
 	if s.lowest < floor {
 		t.Errorf("the desired total dropped to %d: %v", s.lowest, s.lowAt)
+	}
+	if s.samples < 5 {
+		t.Errorf("only %d consistent samples: the move was not watched", s.samples)
 	}
 	return s.samples
 }
@@ -164,7 +172,7 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	for _, m := range fed.Members[1:] {
 		others = append(others, m.Name)
 	}
-	sampler := sampleReplicas(ns, fd.Name, maps.Clone(spread))
+	sampler := sampleReplicas(t, ns, fd.Name, maps.Clone(spread))
 
 	killed := time.Now()
 	if err := victim.StopAPIServer(); err != nil {
@@ -220,7 +228,7 @@ func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
 	ns := hostNamespace(t, "reweigh")
 	victim, m1, m2 := fed.Members[0], fed.Members[1], fed.Members[2]
 	fd, spread := spreadDeployment(t, ns, "k8shserver", 1000)
-	sampler := sampleReplicas(ns, fd.Name, maps.Clone(spread))
+	sampler := sampleReplicas(t, ns, fd.Name, maps.Clone(spread))
 
 	if err := victim.StopAPIServer(); err != nil {
 		t.Fatal(err)
@@ -271,7 +279,7 @@ func TestNoExecuteTaintMovesReplicasAway(t *testing.T) {
 	ns := hostNamespace(t, "taint")
 	tainted := fed.Members[0]
 	fd, spread := spreadDeployment(t, ns, "k8shserver", 1000)
-	sampler := sampleReplicas(ns, fd.Name, spread)
+	sampler := sampleReplicas(t, ns, fd.Name, spread)
 
 	fc := &v1alpha1.FederatedCluster{ObjectMeta: metav1.ObjectMeta{Name: tainted.Name}}
 	updateHost(t, fc, func() {
