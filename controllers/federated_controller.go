@@ -225,7 +225,12 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 	if gvk.Kind != "" {
 		r.Registry.Watch(gvk)
 	}
-	members := r.readMembers(ctx, obj, views)
+	members, stalled := r.readMembers(ctx, obj, views)
+	if len(stalled) > 0 && obj.GetReplicaScheduling() != nil {
+		// Planning without a member that does not answer would move its replicas away on a
+		// stall the probes have not judged yet: wait for them (or for the reads to answer).
+		return outcome{selected: selected, wait: true}
+	}
 	rp, err := r.planReplicas(ctx, obj, isSelected, members, views, &out)
 	if err != nil {
 		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
@@ -312,7 +317,7 @@ func (r *FederatedReconciler) finalize(ctx context.Context, obj propagate.Federa
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		members := r.readMembers(ctx, obj, views)
+		members, _ := r.readMembers(ctx, obj, views)
 		_, errs := forEachMember(members, func(m propagate.Member) (string, error) {
 			a := propagate.DeleteAction(obj, &m)
 			switch {

@@ -103,6 +103,12 @@ func TestHungMemberCostsTheOthersNothing(t *testing.T) {
 	for i := range n {
 		normal = append(normal, arrival(t, ns, fmt.Sprintf("before-%02d", i), readers))
 	}
+	// A kind no member serves: kfed keeps trying to watch it in every member, and that must not
+	// hold up the hung member's probes (it once did: starting a watch asks the API server).
+	widget := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "widget"}}
+	widget.Spec.Template.Raw = []byte(`{"apiVersion": "widgets.example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "` + ns + `"}}`)
+	g.Expect(fed.Host.Client.Create(t.Context(), widget)).To(Succeed())
+	t.Cleanup(func() { deleteAndWait(t, widget) })
 	pid := apiServerPID(t, hung)
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)

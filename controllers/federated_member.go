@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,57 +26,115 @@ var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
 // readMembers gathers what kfed's caches hold of obj in every joined cluster: the input of
 // propagate.PlanMembers. Clusters are read in parallel; a cluster that is not Ready is not read.
-func (r *FederatedReconciler) readMembers(ctx context.Context, obj propagate.Federated, views []fleet.Cluster) []propagate.Member {
+// A cluster whose reads do not answer within memberWriteBudget (a member that hangs can hold
+// the lookup of a kind's mapping) is returned as not Ready, named in stalled, and counts as
+// slow until that read ends; its end wakes the objects placed there.
+func (r *FederatedReconciler) readMembers(ctx context.Context, obj propagate.Federated, views []fleet.Cluster) (
+	members []propagate.Member, stalled []string) {
 	gvk, key, err := propagate.MemberKey(obj)
 	previous := map[string]v1alpha1.ClusterStatus{}
 	for _, c := range obj.GetFederatedStatus().Clusters {
 		previous[c.Name] = c
 	}
-	members, _ := forEachMember(views, func(v fleet.Cluster) (propagate.Member, error) {
-		m := propagate.Member{
+	members = make([]propagate.Member, len(views))
+	done := make([]bool, len(views))
+	type result struct {
+		i int
+		m propagate.Member
+	}
+	results := make(chan result, len(views))
+	running := 0
+	for i, v := range views {
+		members[i] = propagate.Member{
 			Cluster:         propagate.Cluster{Name: v.Name, Labels: v.Labels},
 			Ready:           v.Ready(),
 			NotReadyMessage: v.Message,
 			Previous:        previous[v.Name],
 		}
-		if !m.Ready || err != nil || gvk.Kind == "" {
-			return m, nil
+		if !members[i].Ready || err != nil || gvk.Kind == "" {
+			done[i] = true
+			continue
 		}
-		cl, cerr := r.Registry.Client(v.Name)
-		if cerr != nil {
-			m.Ready, m.NotReadyMessage = false, "kfed is not connected to the cluster yet"
-			return m, nil
+		if _, slow := r.slow.Load(v.Name); slow {
+			continue // not done: reported as stalled below
 		}
-		probe := &unstructured.Unstructured{}
-		probe.SetGroupVersionKind(gvk)
-		namespaced, serr := cl.IsObjectNamespaced(probe)
-		switch {
-		case meta.IsNoMatchError(serr):
-			m.Scope = propagate.ScopeNotServed
-			return m, nil
-		case serr != nil:
-			m.Scope, m.ReadErr = propagate.ScopeUnknown, fmt.Errorf("finding the scope of %s: %w", gvk.Kind, serr)
-			return m, nil
-		case namespaced:
-			m.Scope = propagate.ScopeNamespaced
-		default:
-			m.Scope = propagate.ScopeCluster
+		running++
+		go func(m propagate.Member) {
+			m = r.readMember(ctx, m, gvk, key)
+			results <- result{i, m}
+			if _, wasSlow := r.slow.LoadAndDelete(m.Cluster.Name); wasSlow {
+				r.wakePlaced(m.Cluster.Name)
+			}
+		}(members[i])
+	}
+	timer := time.NewTimer(memberWriteBudget)
+	defer timer.Stop()
+wait:
+	for ; running > 0; running-- {
+		select {
+		case res := <-results:
+			members[res.i], done[res.i] = res.m, true
+		case <-timer.C:
+			break wait
 		}
-		if namespaced != (key.Namespace != "") {
-			return m, nil // the plan refuses it; kfed never wrote a copy there
+	}
+	for i := range members {
+		if !done[i] {
+			r.slow.Store(members[i].Cluster.Name, struct{}{})
+			members[i].Ready = false
+			members[i].NotReadyMessage = fmt.Sprintf("kfed's reads of the cluster have not answered for more than %s", memberWriteBudget)
+			stalled = append(stalled, members[i].Cluster.Name)
 		}
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(gvk)
-		switch gerr := cl.Get(ctx, key, live); {
-		case apierrors.IsNotFound(gerr):
-		case gerr != nil:
-			m.ReadErr = fmt.Errorf("reading %s %s in cluster %s: %w", gvk.Kind, key, v.Name, gerr)
-		default:
-			m.Live = live
-		}
-		return m, nil
-	})
-	return members
+	}
+	return members, stalled
+}
+
+// wakePlaced enqueues every object placed on a cluster.
+func (r *FederatedReconciler) wakePlaced(cluster string) {
+	if r.enqueue == nil {
+		return
+	}
+	for _, o := range r.placed.on(cluster, false) {
+		r.enqueue(o)
+	}
+}
+
+// readMember reads the scope of obj's kind in one Ready member and its copy there.
+func (r *FederatedReconciler) readMember(ctx context.Context, m propagate.Member, gvk schema.GroupVersionKind,
+	key types.NamespacedName) propagate.Member {
+	cl, cerr := r.Registry.Client(m.Cluster.Name)
+	if cerr != nil {
+		m.Ready, m.NotReadyMessage = false, "kfed is not connected to the cluster yet"
+		return m
+	}
+	probe := &unstructured.Unstructured{}
+	probe.SetGroupVersionKind(gvk)
+	namespaced, serr := cl.IsObjectNamespaced(probe)
+	switch {
+	case meta.IsNoMatchError(serr):
+		m.Scope = propagate.ScopeNotServed
+		return m
+	case serr != nil:
+		m.Scope, m.ReadErr = propagate.ScopeUnknown, fmt.Errorf("finding the scope of %s: %w", gvk.Kind, serr)
+		return m
+	case namespaced:
+		m.Scope = propagate.ScopeNamespaced
+	default:
+		m.Scope = propagate.ScopeCluster
+	}
+	if namespaced != (key.Namespace != "") {
+		return m // the plan refuses it; kfed never wrote a copy there
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gvk)
+	switch gerr := cl.Get(ctx, key, live); {
+	case apierrors.IsNotFound(gerr):
+	case gerr != nil:
+		m.ReadErr = fmt.Errorf("reading %s %s in cluster %s: %w", gvk.Kind, key, m.Cluster.Name, gerr)
+	default:
+		m.Live = live
+	}
+	return m
 }
 
 // memberWriteBudget is how long a reconcile waits for its member writes. A write that takes
@@ -126,10 +185,8 @@ func (r *FederatedReconciler) executeAll(ctx context.Context, obj propagate.Fede
 			<-slots
 			r.inflight.Delete(flight)
 			results <- result{i, st, err}
-			if _, wasSlow := r.slow.LoadAndDelete(a.Cluster); wasSlow && r.enqueue != nil {
-				for _, o := range r.placed.on(a.Cluster, false) {
-					r.enqueue(o)
-				}
+			if _, wasSlow := r.slow.LoadAndDelete(a.Cluster); wasSlow {
+				r.wakePlaced(a.Cluster)
 			}
 			if gaveUp.Load() && r.enqueue != nil {
 				r.enqueue(key)

@@ -374,6 +374,20 @@ func (e *entry) goroutine(fn func()) {
 func (e *entry) start() {
 	e.firstProbe = make(chan struct{})
 	e.goroutine(e.probeLoop)
+	e.goroutine(e.watchLoop)
+}
+
+// watchLoop starts the watches the member does not run yet whenever it is nudged (after every
+// probe, and when a kind or consumer is added).
+func (e *entry) watchLoop() {
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-e.watchNow:
+			e.ensureWatches()
+		}
+	}
 }
 
 // firstProbeDone closes firstProbe once; only the probe loop calls it.
@@ -410,7 +424,9 @@ func (e *entry) probeLoop() {
 	defer e.firstProbeDone()
 	for {
 		e.probeOnce()
-		e.ensureWatches()
+		// Watches start in their own goroutine: starting one asks the member's API server (for
+		// the kind's mapping), and a member that hangs must never hold up its own probes.
+		e.nudgeWatches()
 		e.firstProbeDone()
 		if !e.waitForNextProbe() {
 			return
@@ -418,8 +434,7 @@ func (e *entry) probeLoop() {
 	}
 }
 
-// waitForNextProbe sleeps one period, starting newly asked-for watches meanwhile; false when
-// the member is stopping.
+// waitForNextProbe sleeps one period; false when the member is stopping.
 func (e *entry) waitForNextProbe() bool {
 	e.mu.Lock()
 	timer := time.NewTimer(e.probe.Period)
@@ -429,8 +444,6 @@ func (e *entry) waitForNextProbe() bool {
 		select {
 		case <-e.ctx.Done():
 			return false
-		case <-e.watchNow:
-			e.ensureWatches()
 		case <-e.probeNow:
 			return true
 		case <-timer.C:

@@ -156,7 +156,7 @@ func (r *Registry) watchList() []*Watch {
 	return out
 }
 
-// nudgeWatches asks the member's probe loop to start the watches it does not run yet.
+// nudgeWatches asks the member's watch loop to start the watches it does not run yet.
 func (e *entry) nudgeWatches() {
 	select {
 	case e.watchNow <- struct{}{}:
