@@ -130,7 +130,8 @@ func TestHungMemberCostsTheOthersNothing(t *testing.T) {
 	t.Logf("median arrival in the healthy members: %s before, %s while %s hung (%d objects each, the hang lasting %s); slowest during: %s",
 		median(normal).Round(time.Millisecond), median(during).Round(time.Millisecond), hung.Name, n, hungFor.Round(time.Millisecond),
 		slices.Max(during).Round(time.Millisecond))
-	// Generous: a reconcile waits for a hung member at most memberWriteBudget (2 s), and once;
+	// Generous: a reconcile waits for a hung member at most memberWriteBudget (2 s) or
+	// memberReadBudget (5 s), and once;
 	// before, each new object waited for the member's request timeout (15 s) behind the others.
 	g.Expect(median(during)).To(BeNumerically("<", 3*time.Second), "new objects do not wait for the hung member")
 

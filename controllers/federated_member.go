@@ -19,6 +19,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/fleet"
+	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/internal/propagate"
 )
 
@@ -26,9 +27,10 @@ var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
 // readMembers gathers what kfed's caches hold of obj in every joined cluster: the input of
 // propagate.PlanMembers. Clusters are read in parallel; a cluster that is not Ready is not read.
-// A cluster whose reads do not answer within memberWriteBudget (a member that hangs can hold
-// the lookup of a kind's mapping) is returned as not Ready, named in stalled, and counts as
-// slow until that read ends; its end wakes the objects placed there.
+// A cluster whose read does not answer within memberReadBudget (a member that hangs holds the
+// lookup of a kind's mapping; a kind new to a member takes a while to look up) is returned as
+// waiting and named in stalled; the read goes on in the background, no other read of the object
+// goes to that cluster meanwhile, and its end wakes the object again.
 func (r *FederatedReconciler) readMembers(ctx context.Context, obj propagate.Federated, views []fleet.Cluster) (
 	members []propagate.Member, stalled []string) {
 	gvk, key, err := propagate.MemberKey(obj)
@@ -43,6 +45,8 @@ func (r *FederatedReconciler) readMembers(ctx context.Context, obj propagate.Fed
 		m propagate.Member
 	}
 	results := make(chan result, len(views))
+	var gaveUp atomic.Bool
+	objKey := client.ObjectKeyFromObject(obj)
 	running := 0
 	for i, v := range views {
 		members[i] = propagate.Member{
@@ -55,19 +59,21 @@ func (r *FederatedReconciler) readMembers(ctx context.Context, obj propagate.Fed
 			done[i] = true
 			continue
 		}
-		if _, slow := r.slow.Load(v.Name); slow {
+		flight := "read/" + string(obj.GetUID()) + "/" + v.Name
+		if _, busy := r.inflight.LoadOrStore(flight, struct{}{}); busy {
 			continue // not done: reported as stalled below
 		}
 		running++
 		go func(m propagate.Member) {
 			m = r.readMember(ctx, m, gvk, key)
+			r.inflight.Delete(flight)
 			results <- result{i, m}
-			if _, wasSlow := r.slow.LoadAndDelete(m.Cluster.Name); wasSlow {
-				r.wakePlaced(m.Cluster.Name)
+			if gaveUp.Load() && r.enqueue != nil {
+				r.enqueue(objKey)
 			}
 		}(members[i])
 	}
-	timer := time.NewTimer(memberWriteBudget)
+	timer := time.NewTimer(memberReadBudget)
 	defer timer.Stop()
 wait:
 	for ; running > 0; running-- {
@@ -75,14 +81,24 @@ wait:
 		case res := <-results:
 			members[res.i], done[res.i] = res.m, true
 		case <-timer.C:
+			gaveUp.Store(true)
+			// A read that ended before the flag was set is taken here; one that ends after it
+			// sees the flag and wakes the object.
+			for drained := false; !drained; {
+				select {
+				case res := <-results:
+					members[res.i], done[res.i] = res.m, true
+				default:
+					drained = true
+				}
+			}
 			break wait
 		}
 	}
 	for i := range members {
 		if !done[i] {
-			r.slow.Store(members[i].Cluster.Name, struct{}{})
-			members[i].Ready = false
-			members[i].NotReadyMessage = fmt.Sprintf("kfed's reads of the cluster have not answered for more than %s", memberWriteBudget)
+			members[i].Ready, members[i].Waiting = false, true
+			members[i].NotReadyMessage = fmt.Sprintf("Waiting for kfed's read of the cluster (more than %s)", memberReadBudget)
 			stalled = append(stalled, members[i].Cluster.Name)
 		}
 	}
@@ -143,6 +159,10 @@ func (r *FederatedReconciler) readMember(ctx context.Context, m propagate.Member
 // ends; its end wakes the objects placed on the cluster again. So a hung member costs the others
 // nothing: the reconciles, and the workers, stay free.
 const memberWriteBudget = 2 * time.Second
+
+// memberReadBudget is how long a reconcile waits for its member reads: longer than a read waits
+// for a new kind's informer to sync (member.SyncWait), after which it reads the API server.
+const memberReadBudget = member.SyncWait + 2*time.Second
 
 // executeAll carries out the planned actions that only selects, the writes in parallel, and
 // returns each cluster's status entry and error, in the order of actions (zero for the others).

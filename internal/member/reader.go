@@ -15,7 +15,7 @@ import (
 )
 
 // syncedReader reads a kind from the member's cache when the cache's informer of that kind has
-// synced, waiting at most syncWait for it, and from the API server otherwise. A cache read of a
+// synced, waiting at most SyncWait for it, and from the API server otherwise. A cache read of a
 // kind whose informer cannot sync (one kfed's identity may not list, or that the member does not
 // serve) would wait for a sync that never comes; read directly, it fails with the reason
 // (Forbidden, no match). A kind that can be listed syncs within the wait, so reads keep the
@@ -43,11 +43,11 @@ func (r syncedReader) List(ctx context.Context, list client.ObjectList, opts ...
 	return r.direct.List(ctx, list, opts...)
 }
 
-// syncWait bounds how long a read waits for the informer of its kind to sync.
-const syncWait = 3 * time.Second
+// SyncWait bounds how long a read (through Client) waits for the informer of its kind to sync.
+const SyncWait = 3 * time.Second
 
 // synced tells whether the cache's informer of obj's kind has synced, starting the informer when
-// there is none yet and waiting up to syncWait for it.
+// there is none yet and waiting up to SyncWait for it.
 func (r syncedReader) synced(ctx context.Context, obj client.Object) bool {
 	informer, err := r.cache.GetInformer(r.ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
@@ -56,7 +56,7 @@ func (r syncedReader) synced(ctx context.Context, obj client.Object) bool {
 	if informer.HasSynced() {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(ctx, syncWait)
+	ctx, cancel := context.WithTimeout(ctx, SyncWait)
 	defer cancel()
 	return toolscache.WaitForCacheSync(ctx.Done(), informer.HasSynced)
 }

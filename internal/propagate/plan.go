@@ -48,6 +48,9 @@ type Member struct {
 	// NotReadyMessage says why not.
 	Ready           bool
 	NotReadyMessage string
+	// Waiting says the cluster is not read yet (a read is slow to answer): not Ready, and
+	// reported Pending rather than ClusterNotReady.
+	Waiting bool
 	// Scope is how the member serves the copy's kind; the copy is read only when the scope
 	// allows the object to write there.
 	Scope Scope
@@ -95,7 +98,8 @@ type Plan struct {
 }
 
 // PlanMembers decides, for every joined cluster, what to do with the object's copy there:
-//   - a selected cluster that is not Ready: nothing (ClusterNotReady);
+//   - a selected cluster that is not Ready: nothing (ClusterNotReady; Pending while kfed's read of
+//     it is slow to answer);
 //   - a copy that cannot be built (an override that does not apply): nothing (Failed, OverrideFailed);
 //   - a kind the member does not serve: nothing (Failed, KindNotServed); a namespaced object whose
 //     kind is cluster-scoped there: nothing (Failed, ClusterScoped); a cluster-scoped object whose
@@ -138,6 +142,9 @@ func planCopy(p Plan, m *Member) MemberAction {
 	st := &a.Status
 	if !m.Ready {
 		st.Phase, st.Message = v1alpha1.PhaseClusterNotReady, m.NotReadyMessage
+		if m.Waiting {
+			st.Phase = v1alpha1.PhasePending
+		}
 		return a
 	}
 	t := p.Target

@@ -117,6 +117,12 @@ func TestPlanMembers(t *testing.T) {
 				Message: "The cluster is not Ready"}},
 		},
 		{
+			name: "a selected cluster kfed's read of which is slow to answer waits", selected: true,
+			member: Member{Ready: false, Waiting: true, NotReadyMessage: "Waiting for kfed's read"},
+			want: planned{Action: ActionNone, Status: v1alpha1.ClusterStatus{Name: us.Name, Phase: v1alpha1.PhasePending,
+				Message: "Waiting for kfed's read"}},
+		},
+		{
 			name: "an override that does not apply fails there", selected: true, obj: fdeploy(badOverride),
 			member: Member{Ready: true, Scope: ScopeNamespaced},
 			want: planned{Action: ActionNone, Status: v1alpha1.ClusterStatus{Name: us.Name, Phase: v1alpha1.PhaseFailed,
