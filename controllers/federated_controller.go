@@ -438,11 +438,12 @@ func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // specChanged passes the events of a federated object that may change what kfed does with it:
-// everything but an update of its status alone (kfed's own status writes would otherwise wake
-// the object once more for nothing).
+// a new generation, labels, annotations or the start of its deletion; not an update of its
+// status or finalizers alone (kfed's own status and finalizer writes would otherwise wake the
+// object once more for nothing).
 type specChanged struct{ predicate.Funcs }
 
-// Update passes unless only the status (or resourceVersion and managedFields) changed.
+// Update passes unless only the status, the finalizers (or resourceVersion and managedFields) changed.
 func (specChanged) Update(e event.UpdateEvent) bool {
 	o, n := e.ObjectOld, e.ObjectNew
 	if o == nil || n == nil {
@@ -451,7 +452,6 @@ func (specChanged) Update(e event.UpdateEvent) bool {
 	return o.GetGeneration() != n.GetGeneration() ||
 		!equality.Semantic.DeepEqual(o.GetLabels(), n.GetLabels()) ||
 		!equality.Semantic.DeepEqual(o.GetAnnotations(), n.GetAnnotations()) ||
-		!slices.Equal(o.GetFinalizers(), n.GetFinalizers()) ||
 		!o.GetDeletionTimestamp().Equal(n.GetDeletionTimestamp())
 }
 
