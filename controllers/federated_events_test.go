@@ -15,33 +15,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/conditions"
 )
 
-// configMapReconciles returns controller-runtime's count of every reconcile of FederatedConfigMaps,
-// whatever its result.
-func configMapReconciles(g Gomega) float64 {
-	const controller = "FederatedConfigMap"
-	families, err := metrics.Registry.Gather()
-	g.Expect(err).NotTo(HaveOccurred())
-	var n float64
-	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" && l.GetValue() == controller {
-					n += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return n
-}
+// configMapReconciles returns how many times FederatedConfigMaps were reconciled, whatever the result.
+func configMapReconciles(g Gomega) float64 { return reconciles(g, "FederatedConfigMap", "") }
 
 // TestClusterEventsWakeOnlyWhatDependsOnThem propagates 2,000 FederatedConfigMaps to the three
 // members and then changes one member: a node added there (its capacity) wakes no ConfigMap;
