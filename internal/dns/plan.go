@@ -6,7 +6,7 @@ import (
 )
 
 // Diff returns the Changes that turn current into desired: a record set desired and absent is
-// created, one present in both with other targets or another TTL is updated, and one present
+// created, one present in both with other targets, another TTL or another routing is updated, and one present
 // and not desired is deleted. Both sides are compared normalized (see Endpoint.Normalize);
 // Labels are not compared, and an update carries the desired Endpoint's labels. Each list is
 // sorted by name, type and set identifier, so the same inputs always give the same Changes.
@@ -41,9 +41,17 @@ func Diff(desired, current []*Endpoint) (*Changes, error) {
 	return changes, nil
 }
 
-// sameRecords tells whether two normalized Endpoints of one key publish the same thing.
+// sameRecords tells whether two normalized Endpoints of one key publish the same thing: the
+// same targets, TTL and routing.
 func sameRecords(a, b *Endpoint) bool {
-	return a.TTL == b.TTL && slices.Equal(a.Targets, b.Targets)
+	return a.TTL == b.TTL && slices.Equal(a.Targets, b.Targets) && sameRouting(a.Routing, b.Routing)
+}
+
+func sameRouting(a, b *Routing) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 func byKey(side string, eps []*Endpoint) (map[Key]*Endpoint, error) {

@@ -67,6 +67,29 @@ func TestDiff(t *testing.T) {
 			}},
 		},
 		{
+			name: "another weight, or a set that gains a routing: update; the same routing: nothing",
+			desired: []*Endpoint{
+				{DNSName: "w.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30, Routing: &Routing{Policy: RoutingWeighted, Weight: 3}},
+				{DNSName: "w.example.com", RecordType: "A", SetIdentifier: "m1", Targets: []string{"10.0.0.2"}, TTL: 30, Routing: &Routing{Policy: RoutingWeighted, Weight: 1}},
+				{DNSName: "g.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30, Routing: &Routing{Policy: RoutingGeo, Region: "eu"}},
+			},
+			current: []*Endpoint{
+				{DNSName: "w.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30, Routing: &Routing{Policy: RoutingWeighted, Weight: 2}},
+				{DNSName: "w.example.com", RecordType: "A", SetIdentifier: "m1", Targets: []string{"10.0.0.2"}, TTL: 30, Routing: &Routing{Policy: RoutingWeighted, Weight: 1}},
+				{DNSName: "g.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30},
+			},
+			want: &Changes{
+				UpdateOld: []*Endpoint{
+					{DNSName: "g.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30},
+					{DNSName: "w.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30, Routing: &Routing{Policy: RoutingWeighted, Weight: 2}},
+				},
+				UpdateNew: []*Endpoint{
+					{DNSName: "g.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30, Routing: &Routing{Policy: RoutingGeo, Region: "eu"}},
+					{DNSName: "w.example.com", RecordType: "A", SetIdentifier: "m0", Targets: []string{"10.0.0.1"}, TTL: 30, Routing: &Routing{Policy: RoutingWeighted, Weight: 3}},
+				},
+			},
+		},
+		{
 			name:    "labels are not compared; an update carries the desired labels",
 			desired: []*Endpoint{{DNSName: "a.example.com", RecordType: "A", Targets: []string{"10.0.0.2"}, TTL: 30, Labels: map[string]string{"resource": "x"}}},
 			current: []*Endpoint{{DNSName: "a.example.com", RecordType: "A", Targets: []string{"10.0.0.1"}, TTL: 30, Labels: map[string]string{"resource": "y"}}},

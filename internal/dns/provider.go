@@ -6,6 +6,7 @@ package dns
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -28,9 +29,56 @@ type Endpoint struct {
 	Targets       []string
 	TTL           int64
 	SetIdentifier string
+	// Routing says how a resolver chooses among the record sets of one name that carry a
+	// SetIdentifier (one set per cluster); nil for a plain record set, which is always answered.
+	Routing *Routing
 	// Labels carry what the ownership registry records with the record (owner, resource);
 	// providers do not store them.
 	Labels map[string]string
+}
+
+// Routing policies of a record set (Routing.Policy), the strategies of a global address.
+const (
+	// RoutingWeighted: a set is answered with a probability proportional to Routing.Weight;
+	// weight 0 is never answered while another set has weight.
+	RoutingWeighted = "Weighted"
+	// RoutingFailover: the sets with Routing.Primary are answered while there is one; the others
+	// only when none is.
+	RoutingFailover = "Failover"
+	// RoutingGeo: the sets whose Routing.Region is the client's region are answered; every set
+	// when none is.
+	RoutingGeo = "Geo"
+)
+
+// Routing is one record set's part in a routing policy among the sets of its name.
+type Routing struct {
+	// Policy is RoutingWeighted, RoutingFailover or RoutingGeo.
+	Policy string
+	// Weight is the set's relative weight (Weighted): the ready endpoints behind it.
+	Weight int64
+	// Primary marks the primary sets (Failover).
+	Primary bool
+	// Region is the region of the cluster behind the set (Geo; also kept for the others).
+	Region string
+}
+
+// String is the Routing for messages.
+func (r *Routing) String() string {
+	if r == nil {
+		return ""
+	}
+	switch r.Policy {
+	case RoutingWeighted:
+		return fmt.Sprintf("weighted %d", r.Weight)
+	case RoutingFailover:
+		if r.Primary {
+			return "failover primary"
+		}
+		return "failover secondary"
+	case RoutingGeo:
+		return "geo " + r.Region
+	}
+	return r.Policy
 }
 
 // Keys of Endpoint.Labels: the Registry fills them in on the Endpoints it returns and reads
@@ -58,6 +106,9 @@ func (e *Endpoint) String() string {
 	if e.SetIdentifier != "" {
 		s += " [" + e.SetIdentifier + "]"
 	}
+	if e.Routing != nil {
+		s += " (" + e.Routing.String() + ")"
+	}
 	return s + " " + strings.Join(e.Targets, ",")
 }
 
@@ -67,6 +118,10 @@ func (e *Endpoint) Normalize() *Endpoint {
 	out := *e
 	out.DNSName = strings.TrimSuffix(strings.ToLower(e.DNSName), ".")
 	out.Targets = slices.Clone(e.Targets)
+	if e.Routing != nil {
+		r := *e.Routing
+		out.Routing = &r
+	}
 	if e.RecordType != RecordTypeTXT {
 		for i, t := range out.Targets {
 			out.Targets[i] = strings.TrimSuffix(strings.ToLower(t), ".")
