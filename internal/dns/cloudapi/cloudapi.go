@@ -133,8 +133,8 @@ func UnquoteTXT(value string) string {
 		switch {
 		case c == '"':
 			inQuote = !inQuote
-		case c == '\\' && i+3 < len(value) && isDigit(value[i+1]) && isDigit(value[i+2]) && isDigit(value[i+3]):
-			b.WriteByte(byte(int(value[i+1]-'0')*100 + int(value[i+2]-'0')*10 + int(value[i+3]-'0')))
+		case c == '\\' && i+3 < len(value) && decimalByte(value[i+1:i+4]) >= 0:
+			b.WriteByte(byte(decimalByte(value[i+1 : i+4]))) //nolint:gosec // 0..255, checked
 			i += 3
 		case c == '\\' && i+1 < len(value):
 			b.WriteByte(value[i+1])
@@ -148,4 +148,17 @@ func UnquoteTXT(value string) string {
 	return b.String()
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+// decimalByte returns the value of three decimal digits when it is a byte (0–255), else -1.
+func decimalByte(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return -1
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	if n > 255 {
+		return -1
+	}
+	return n
+}

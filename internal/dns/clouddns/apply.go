@@ -40,6 +40,32 @@ func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) erro
 		return err
 	}
 	groups := readGroups(rrs)
+	touched, err := p.applyToSets(zone, groups, changes)
+	if err != nil {
+		return err
+	}
+	units, err := p.replacements(groups, touched)
+	if err != nil {
+		return err
+	}
+	batches, err := pack(units)
+	if err != nil {
+		return err
+	}
+	for i, c := range batches {
+		if err := p.submit(ctx, c); err != nil {
+			if len(batches) > 1 {
+				return fmt.Errorf("change %d of %d (the ones before it are applied): %w", i+1, len(batches), err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// applyToSets applies the Changes to the sets of the groups they touch and returns those
+// groups' sets as they are to be.
+func (p *Provider) applyToSets(zone string, groups map[groupKey]*group, changes *kdns.Changes) (map[groupKey]map[string]*kdns.Endpoint, error) {
 	touched := map[groupKey]map[string]*kdns.Endpoint{}
 	state := func(e *kdns.Endpoint) (map[string]*kdns.Endpoint, error) {
 		k := groupKey{e.DNSName, e.RecordType}
@@ -96,58 +122,49 @@ func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) erro
 	}
 	for _, e := range changes.Delete {
 		if err := remove(e); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for i := range changes.UpdateOld {
 		if err := remove(changes.UpdateOld[i]); err != nil {
-			return err
+			return nil, err
 		}
 		if err := put(changes.UpdateNew[i]); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, e := range changes.Create {
 		if err := put(e); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
+	return touched, nil
+}
+
+// replacements returns the deletions and additions that make each touched group hold its sets.
+func (p *Provider) replacements(groups map[groupKey]*group, touched map[groupKey]map[string]*kdns.Endpoint) ([]*replacement, error) {
 	var units []*replacement
 	for _, k := range slices.SortedFunc(mapKeys(touched), func(a, b groupKey) int { return strings.Compare(a.name+"\x00"+a.typ, b.name+"\x00"+b.typ) }) {
 		sets := slices.SortedFunc(mapValues(touched[k]), func(a, b *kdns.Endpoint) int { return strings.Compare(a.SetIdentifier, b.SetIdentifier) })
 		rrset, setList, err := buildRRSet(k, sets, p.healthCheck)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		u := &replacement{}
+		var oldSet, oldList *gdns.ResourceRecordSet
 		if g, ok := groups[k]; ok {
-			u.del(g.rrset, rrset)
-			u.del(g.setList, setList)
+			oldSet, oldList = g.rrset, g.setList
 		}
-		var old *group
-		if g, ok := groups[k]; ok {
-			old = g
-		}
-		u.add(rrset, oldOf(old, false))
-		u.add(setList, oldOf(old, true))
+		u.del(oldSet, rrset)
+		u.del(oldList, setList)
+		u.add(rrset, oldSet)
+		u.add(setList, oldList)
 		if len(u.additions)+len(u.deletions) > 0 {
 			units = append(units, u)
 		}
 	}
-	batches, err := pack(units)
-	if err != nil {
-		return err
-	}
-	for i, c := range batches {
-		if err := p.submit(ctx, c); err != nil {
-			if len(batches) > 1 {
-				return fmt.Errorf("change %d of %d (the ones before it are applied): %w", i+1, len(batches), err)
-			}
-			return err
-		}
-	}
-	return nil
+	return units, nil
 }
 
 func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
@@ -167,17 +184,6 @@ func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
 				return
 			}
 		}
-	}
-}
-
-func oldOf(g *group, setList bool) *gdns.ResourceRecordSet {
-	switch {
-	case g == nil:
-		return nil
-	case setList:
-		return g.setList
-	default:
-		return g.rrset
 	}
 }
 

@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("clouddns: managed zone %q is not a managed zone name (lower-case letters, digits and dashes)", cfg.ManagedZone)
 	}
 	var opts []option.ClientOption
-	creds := "application default credentials"
+	authKind := "application default credentials"
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	switch {
 	case cfg.HTTPClient != nil:
-		creds = "the given HTTP client's credentials"
+		authKind = "the HTTP client's own authentication"
 		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
 	case len(cfg.CredentialsJSON) > 0:
 		var key struct {
@@ -130,18 +130,18 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		if err := json.Unmarshal(cfg.CredentialsJSON, &key); err != nil || key.Type != "service_account" {
 			return nil, errors.New(`clouddns: the credentials are not a service account key (JSON with "type": "service_account")`)
 		}
-		creds = "a service account key"
+		authKind = "a service account key"
 		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, cfg.CredentialsJSON))
 	}
 	svc, err := gdns.NewService(ctx, opts...)
 	if err != nil {
 		// The error of a bad key may quote it: say which step failed, not what it read.
-		return nil, fmt.Errorf("clouddns: making the Cloud DNS client with %s failed", creds)
+		return nil, fmt.Errorf("clouddns: making the Cloud DNS client with %s failed", authKind)
 	}
 	p := &Provider{
 		svc: svc, project: cfg.Project, zone: cfg.ManagedZone, healthCheck: cfg.HealthCheck, log: cfg.Logger,
 		backoff: cfg.Backoff.WithDefaults(), changeTimeout: cfg.ChangeTimeout, pollInterval: cfg.PollInterval,
-		where: fmt.Sprintf("clouddns project %s, managed zone %s (%s)", cfg.Project, cfg.ManagedZone, creds),
+		where: fmt.Sprintf("clouddns project %s, managed zone %s (%s)", cfg.Project, cfg.ManagedZone, authKind),
 	}
 	if p.changeTimeout <= 0 {
 		p.changeTimeout = DefaultChangeTimeout
@@ -401,40 +401,67 @@ func buildRRSet(k groupKey, sets []*kdns.Endpoint, healthCheck string) (rrset, s
 	if len(sets) == 0 {
 		return nil, nil, nil
 	}
-	name := fqdn(k.name)
-	rrdatas := func(e *kdns.Endpoint) ([]string, error) {
-		if len(e.Targets) == 0 {
-			return nil, invalid("%s has no targets", e)
-		}
-		if len(e.Targets) > MaxRecordsPerRRSet {
-			return nil, invalid("%s has %d targets, over the %d of a record set", e, len(e.Targets), MaxRecordsPerRRSet)
-		}
-		if k.typ == kdns.RecordTypeCNAME && len(e.Targets) != 1 {
-			return nil, invalid("%s: a CNAME has exactly one target", e)
-		}
-		var out []string
-		for _, t := range e.Targets {
-			out = append(out, toRrdata(k.typ, t))
-		}
-		return out, nil
-	}
 	if len(sets) == 1 && sets[0].SetIdentifier == "" {
 		e := sets[0]
 		if e.Routing != nil {
 			return nil, nil, invalid("%s: a routed record set needs a set identifier", e)
 		}
-		d, err := rrdatas(e)
+		d, err := rrdatas(k, e)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &gdns.ResourceRecordSet{Name: name, Type: k.typ, Ttl: ttlOf(e), Rrdatas: d}, nil, nil
+		return &gdns.ResourceRecordSet{Name: fqdn(k.name), Type: k.typ, Ttl: ttlOf(e), Rrdatas: d}, nil, nil
 	}
-	rrset = &gdns.ResourceRecordSet{Name: name, Type: k.typ}
+	policy, setList, ttl, err := setListOf(k, sets)
+	if err != nil {
+		return nil, nil, err
+	}
+	rrset = &gdns.ResourceRecordSet{Name: fqdn(k.name), Type: k.typ, Ttl: ttl}
+	switch policy {
+	case "":
+		rrset.Rrdatas, err = mergedTargets(k, sets)
+	case kdns.RoutingWeighted:
+		rrset.RoutingPolicy, err = wrrPolicy(k, sets)
+	case kdns.RoutingGeo:
+		var geo *gdns.RRSetRoutingPolicyGeoPolicy
+		geo, err = geoPolicy(k, sets)
+		rrset.RoutingPolicy = &gdns.RRSetRoutingPolicy{Geo: geo}
+	case kdns.RoutingFailover:
+		rrset.RoutingPolicy, err = primaryBackupPolicy(k, sets, healthCheck)
+	default:
+		err = invalid("%s %s: routing policy %q is not Weighted, Failover or Geo", k.name, k.typ, policy)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return rrset, setList, nil
+}
+
+// rrdatas returns an Endpoint's targets as record data.
+func rrdatas(k groupKey, e *kdns.Endpoint) ([]string, error) {
+	if len(e.Targets) == 0 {
+		return nil, invalid("%s has no targets", e)
+	}
+	if len(e.Targets) > MaxRecordsPerRRSet {
+		return nil, invalid("%s has %d targets, over the %d of a record set", e, len(e.Targets), MaxRecordsPerRRSet)
+	}
+	if k.typ == kdns.RecordTypeCNAME && len(e.Targets) != 1 {
+		return nil, invalid("%s: a CNAME has exactly one target", e)
+	}
+	out := make([]string, 0, len(e.Targets))
+	for _, t := range e.Targets {
+		out = append(out, toRrdata(k.typ, t))
+	}
+	return out, nil
+}
+
+// setListOf checks that the sets share one routing policy and returns it, their set list and
+// the record set's TTL (the smallest of theirs).
+func setListOf(k groupKey, sets []*kdns.Endpoint) (policy string, setList *gdns.ResourceRecordSet, ttl int64, err error) {
 	setList = &gdns.ResourceRecordSet{Name: fqdn(SetListName(k.name, k.typ)), Type: kdns.RecordTypeTXT, Ttl: setListTTL}
-	var policy string
 	for i, e := range sets {
 		if e.SetIdentifier == "" {
-			return nil, nil, invalid("%s: a record set without a set identifier beside ones with (%s)", e, sets[len(sets)-1])
+			return "", nil, 0, invalid("%s: a record set without a set identifier beside ones with (%s)", e, sets[len(sets)-1])
 		}
 		p := ""
 		if e.Routing != nil {
@@ -443,112 +470,111 @@ func buildRRSet(k groupKey, sets []*kdns.Endpoint, healthCheck string) (rrset, s
 		if i == 0 {
 			policy = p
 		} else if p != policy {
-			return nil, nil, invalid("%s: the sets of one name and type need one routing policy, not %q and %q", e, policy, p)
+			return "", nil, 0, invalid("%s: the sets of one name and type need one routing policy, not %q and %q", e, policy, p)
 		}
-		if rrset.Ttl == 0 || ttlOf(e) < rrset.Ttl {
-			rrset.Ttl = ttlOf(e)
+		if ttl == 0 || ttlOf(e) < ttl {
+			ttl = ttlOf(e)
 		}
 		stored := e.Normalize()
 		stored.TTL = ttlOf(e)
 		setList.Rrdatas = append(setList.Rrdatas, cloudapi.QuoteTXT(encodeSet(stored)))
 	}
-	items := func(es []*kdns.Endpoint) (*gdns.RRSetRoutingPolicyGeoPolicy, error) {
-		geo := &gdns.RRSetRoutingPolicyGeoPolicy{}
-		seen := map[string]string{}
-		for _, e := range es {
-			r := e.Routing.Region
-			if !gcpRegion.MatchString(r) {
-				return nil, invalid("%s: region %q is not a Google Cloud region (e.g. us-east1), and Cloud DNS geo routing needs one", e, r)
-			}
-			if other, ok := seen[r]; ok {
-				return nil, invalid("%s: sets %q and %q are both in region %s, and Cloud DNS geo routing takes one item per region", e, other, e.SetIdentifier, r)
-			}
-			seen[r] = e.SetIdentifier
-			d, err := rrdatas(e)
-			if err != nil {
-				return nil, err
-			}
-			geo.Items = append(geo.Items, &gdns.RRSetRoutingPolicyGeoPolicyGeoPolicyItem{Location: r, Rrdatas: d})
-		}
-		return geo, nil
-	}
-	switch policy {
-	case "":
-		// Sets without routing: one plain record set of all their targets.
-		seen := map[string]bool{}
-		for _, e := range sets {
-			d, err := rrdatas(e)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, x := range d {
-				if !seen[x] {
-					seen[x] = true
-					rrset.Rrdatas = append(rrset.Rrdatas, x)
-				}
-			}
-		}
-		slices.Sort(rrset.Rrdatas)
-		if len(rrset.Rrdatas) > MaxRecordsPerRRSet {
-			return nil, nil, invalid("%s %s: %d targets, over the %d of a record set", k.name, k.typ, len(rrset.Rrdatas), MaxRecordsPerRRSet)
-		}
-	case kdns.RoutingWeighted:
-		wrr := &gdns.RRSetRoutingPolicyWrrPolicy{}
-		for _, e := range sets {
-			if e.Routing.Weight < 0 {
-				return nil, nil, invalid("%s: weight %d is negative", e, e.Routing.Weight)
-			}
-			d, err := rrdatas(e)
-			if err != nil {
-				return nil, nil, err
-			}
-			item := &gdns.RRSetRoutingPolicyWrrPolicyWrrPolicyItem{Weight: float64(e.Routing.Weight), Rrdatas: d}
-			if e.Routing.Weight == 0 {
-				item.ForceSendFields = []string{"Weight"}
-			}
-			wrr.Items = append(wrr.Items, item)
-		}
-		rrset.RoutingPolicy = &gdns.RRSetRoutingPolicy{Wrr: wrr}
-	case kdns.RoutingGeo:
-		geo, err := items(sets)
+	return policy, setList, ttl, nil
+}
+
+// mergedTargets is the record data of sets without routing: all their targets, once each.
+func mergedTargets(k groupKey, sets []*kdns.Endpoint) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range sets {
+		d, err := rrdatas(k, e)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		rrset.RoutingPolicy = &gdns.RRSetRoutingPolicy{Geo: geo}
-	case kdns.RoutingFailover:
-		if k.typ != kdns.RecordTypeA && k.typ != kdns.RecordTypeAAAA {
-			return nil, nil, invalid("%s %s: Cloud DNS failover (primaryBackup) routing is for A and AAAA record sets", k.name, k.typ)
-		}
-		primary := &gdns.RRSetRoutingPolicyHealthCheckTargets{}
-		var backups []*kdns.Endpoint
-		for _, e := range sets {
-			if !e.Routing.Primary {
-				backups = append(backups, e)
-				continue
+		for _, x := range d {
+			if !seen[x] {
+				seen[x] = true
+				out = append(out, x)
 			}
-			d, err := rrdatas(e)
-			if err != nil {
-				return nil, nil, err
-			}
-			primary.ExternalEndpoints = append(primary.ExternalEndpoints, d...)
 		}
-		if len(primary.ExternalEndpoints) == 0 {
-			return nil, nil, invalid("%s %s: Cloud DNS failover (primaryBackup) routing needs a primary set", k.name, k.typ)
-		}
-		if len(backups) == 0 {
-			return nil, nil, invalid("%s %s: Cloud DNS failover (primaryBackup) routing needs a backup set", k.name, k.typ)
-		}
-		geo, err := items(backups)
-		if err != nil {
-			return nil, nil, err
-		}
-		rrset.RoutingPolicy = &gdns.RRSetRoutingPolicy{HealthCheck: healthCheck, PrimaryBackup: &gdns.RRSetRoutingPolicyPrimaryBackupPolicy{
-			PrimaryTargets: primary, BackupGeoTargets: geo,
-		}}
-	default:
-		return nil, nil, invalid("%s %s: routing policy %q is not Weighted, Failover or Geo", k.name, k.typ, policy)
 	}
-	return rrset, setList, nil
+	slices.Sort(out)
+	if len(out) > MaxRecordsPerRRSet {
+		return nil, invalid("%s %s: %d targets, over the %d of a record set", k.name, k.typ, len(out), MaxRecordsPerRRSet)
+	}
+	return out, nil
+}
+
+func wrrPolicy(k groupKey, sets []*kdns.Endpoint) (*gdns.RRSetRoutingPolicy, error) {
+	wrr := &gdns.RRSetRoutingPolicyWrrPolicy{}
+	for _, e := range sets {
+		if e.Routing.Weight < 0 {
+			return nil, invalid("%s: weight %d is negative", e, e.Routing.Weight)
+		}
+		d, err := rrdatas(k, e)
+		if err != nil {
+			return nil, err
+		}
+		item := &gdns.RRSetRoutingPolicyWrrPolicyWrrPolicyItem{Weight: float64(e.Routing.Weight), Rrdatas: d}
+		if e.Routing.Weight == 0 {
+			item.ForceSendFields = []string{"Weight"}
+		}
+		wrr.Items = append(wrr.Items, item)
+	}
+	return &gdns.RRSetRoutingPolicy{Wrr: wrr}, nil
+}
+
+// geoPolicy is one geo item per set, located in its Google Cloud region.
+func geoPolicy(k groupKey, sets []*kdns.Endpoint) (*gdns.RRSetRoutingPolicyGeoPolicy, error) {
+	geo := &gdns.RRSetRoutingPolicyGeoPolicy{}
+	seen := map[string]string{}
+	for _, e := range sets {
+		r := e.Routing.Region
+		if !gcpRegion.MatchString(r) {
+			return nil, invalid("%s: region %q is not a Google Cloud region (e.g. us-east1), and Cloud DNS geo routing needs one", e, r)
+		}
+		if other, ok := seen[r]; ok {
+			return nil, invalid("%s: sets %q and %q are both in region %s, and Cloud DNS geo routing takes one item per region", e, other, e.SetIdentifier, r)
+		}
+		seen[r] = e.SetIdentifier
+		d, err := rrdatas(k, e)
+		if err != nil {
+			return nil, err
+		}
+		geo.Items = append(geo.Items, &gdns.RRSetRoutingPolicyGeoPolicyGeoPolicyItem{Location: r, Rrdatas: d})
+	}
+	return geo, nil
+}
+
+// primaryBackupPolicy: the primary sets' targets are the primary targets, the other sets geo
+// backups in their regions.
+func primaryBackupPolicy(k groupKey, sets []*kdns.Endpoint, healthCheck string) (*gdns.RRSetRoutingPolicy, error) {
+	if k.typ != kdns.RecordTypeA && k.typ != kdns.RecordTypeAAAA {
+		return nil, invalid("%s %s: Cloud DNS failover (primaryBackup) routing is for A and AAAA record sets", k.name, k.typ)
+	}
+	primary := &gdns.RRSetRoutingPolicyHealthCheckTargets{}
+	var backups []*kdns.Endpoint
+	for _, e := range sets {
+		if !e.Routing.Primary {
+			backups = append(backups, e)
+			continue
+		}
+		d, err := rrdatas(k, e)
+		if err != nil {
+			return nil, err
+		}
+		primary.ExternalEndpoints = append(primary.ExternalEndpoints, d...)
+	}
+	if len(primary.ExternalEndpoints) == 0 || len(backups) == 0 {
+		return nil, invalid("%s %s: Cloud DNS failover (primaryBackup) routing needs a primary set and a backup set", k.name, k.typ)
+	}
+	geo, err := geoPolicy(k, backups)
+	if err != nil {
+		return nil, err
+	}
+	return &gdns.RRSetRoutingPolicy{HealthCheck: healthCheck, PrimaryBackup: &gdns.RRSetRoutingPolicyPrimaryBackupPolicy{
+		PrimaryTargets: primary, BackupGeoTargets: geo,
+	}}, nil
 }
 
 func ttlOf(e *kdns.Endpoint) int64 {

@@ -122,9 +122,10 @@ func TestStrategiesWriteTheseChanges(t *testing.T) {
 			routed(ep("web.example.com", "A", 30, "192.0.2.2"), "west", kdns.Routing{Policy: kdns.RoutingWeighted, Weight: 1000}),
 		},
 		want: []*gdns.ResourceRecordSet{
-			{Name: "web.example.com.", Type: "A", Ttl: 30, RoutingPolicy: &gdns.RRSetRoutingPolicy{Wrr: &gdns.RRSetRoutingPolicyWrrPolicy{Items: []*gdns.RRSetRoutingPolicyWrrPolicyWrrPolicyItem{
-				{Weight: 3, Rrdatas: []string{"192.0.2.1"}}, {Weight: 1000, Rrdatas: []string{"192.0.2.2"}},
-			}}}},
+			{Name: "web.example.com.", Type: "A", Ttl: 30,
+				RoutingPolicy: &gdns.RRSetRoutingPolicy{Wrr: &gdns.RRSetRoutingPolicyWrrPolicy{Items: []*gdns.RRSetRoutingPolicyWrrPolicyWrrPolicyItem{
+					{Weight: 3, Rrdatas: []string{"192.0.2.1"}}, {Weight: 1000, Rrdatas: []string{"192.0.2.2"}},
+				}}}},
 			setList("web.example.com", "A", "id=east&p=Weighted&r=&t=192.0.2.1&ttl=30&w=3", "id=west&p=Weighted&r=&t=192.0.2.2&ttl=30&w=1000"),
 		},
 	}, {
@@ -134,9 +135,10 @@ func TestStrategiesWriteTheseChanges(t *testing.T) {
 			routed(ep("web.example.com", "A", 30, "192.0.2.2"), "eu", kdns.Routing{Policy: kdns.RoutingGeo, Region: "europe-west1"}),
 		},
 		want: []*gdns.ResourceRecordSet{
-			{Name: "web.example.com.", Type: "A", Ttl: 30, RoutingPolicy: &gdns.RRSetRoutingPolicy{Geo: &gdns.RRSetRoutingPolicyGeoPolicy{Items: []*gdns.RRSetRoutingPolicyGeoPolicyGeoPolicyItem{
-				{Location: "us-east1", Rrdatas: []string{"192.0.2.1"}}, {Location: "europe-west1", Rrdatas: []string{"192.0.2.2"}},
-			}}}},
+			{Name: "web.example.com.", Type: "A", Ttl: 30,
+				RoutingPolicy: &gdns.RRSetRoutingPolicy{Geo: &gdns.RRSetRoutingPolicyGeoPolicy{Items: []*gdns.RRSetRoutingPolicyGeoPolicyGeoPolicyItem{
+					{Location: "us-east1", Rrdatas: []string{"192.0.2.1"}}, {Location: "europe-west1", Rrdatas: []string{"192.0.2.2"}},
+				}}}},
 			setList("web.example.com", "A", "id=east&p=Geo&r=us-east1&t=192.0.2.1&ttl=30&w=0", "id=eu&p=Geo&r=europe-west1&t=192.0.2.2&ttl=30&w=0"),
 		},
 	}, {
@@ -147,8 +149,9 @@ func TestStrategiesWriteTheseChanges(t *testing.T) {
 		},
 		want: []*gdns.ResourceRecordSet{
 			{Name: "web.example.com.", Type: "A", Ttl: 30, RoutingPolicy: &gdns.RRSetRoutingPolicy{PrimaryBackup: &gdns.RRSetRoutingPolicyPrimaryBackupPolicy{
-				PrimaryTargets:   &gdns.RRSetRoutingPolicyHealthCheckTargets{ExternalEndpoints: []string{"192.0.2.1"}},
-				BackupGeoTargets: &gdns.RRSetRoutingPolicyGeoPolicy{Items: []*gdns.RRSetRoutingPolicyGeoPolicyGeoPolicyItem{{Location: "us-west1", Rrdatas: []string{"192.0.2.2"}}}},
+				PrimaryTargets: &gdns.RRSetRoutingPolicyHealthCheckTargets{ExternalEndpoints: []string{"192.0.2.1"}},
+				BackupGeoTargets: &gdns.RRSetRoutingPolicyGeoPolicy{Items: []*gdns.RRSetRoutingPolicyGeoPolicyGeoPolicyItem{{Location: "us-west1",
+					Rrdatas: []string{"192.0.2.2"}}}},
 			}}},
 			setList("web.example.com", "A", "id=east&p=Failover&pr=1&r=us-east1&t=192.0.2.1&ttl=30&w=0", "id=west&p=Failover&r=us-west1&t=192.0.2.2&ttl=30&w=0"),
 		},
@@ -540,12 +543,15 @@ func TestCredentialsNeverShown(t *testing.T) {
 	if !strings.Contains(logs.String(), "Retrying") {
 		t.Fatalf("no retry logged:\n%s", logs.String())
 	}
-	authorized := false
+	authorized, tokens := false, 0
 	for _, r := range s.Requests() {
+		if r.Op == "token" {
+			tokens++
+		}
 		authorized = authorized || (r.Op == "changes.create" && strings.HasPrefix(r.Authorization, "Bearer "))
 	}
-	if !authorized {
-		t.Fatal("no authorized change")
+	if !authorized || tokens == 0 {
+		t.Fatalf("authorized change: %v; token requests: %d (the key's token endpoint is the fake's)", authorized, tokens)
 	}
 	all := logs.String() + strings.Join(errs, "\n")
 	if strings.Contains(all, secret) || strings.Contains(all, "PRIVATE KEY") {

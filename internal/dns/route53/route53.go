@@ -42,7 +42,7 @@ const (
 	DefaultTTL = 300
 	// DefaultRegion signs the requests when Config.Region is empty: Route 53 is a global
 	// service whose API lives in us-east-1.
-	DefaultRegion = "us-east-1"
+	DefaultRegion    = "us-east-1"
 	maxSetIdentifier = 128
 )
 
@@ -111,12 +111,12 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	p := &Provider{zoneID: zoneID, log: cfg.Logger, backoff: cfg.Backoff.WithDefaults()}
 	var awsCfg aws.Config
-	creds := "the default credential chain"
+	authKind := "the default credential chain"
 	if c := cfg.Credentials; c != nil {
 		if c.AccessKeyID == "" || c.SecretAccessKey == "" {
 			return nil, errors.New("route53: static credentials need both an access key ID and a secret access key")
 		}
-		creds = "static credentials"
+		authKind = "static credentials"
 		awsCfg = aws.Config{
 			Region:      region,
 			Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)),
@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		// Provider retries itself, knowing which calls are safe to repeat (see submit).
 		o.Retryer = aws.NopRetryer{}
 	})
-	p.where = fmt.Sprintf("route53 hosted zone %s (%s)", zoneID, creds)
+	p.where = fmt.Sprintf("route53 hosted zone %s (%s)", zoneID, authKind)
 	return p, nil
 }
 
@@ -249,7 +249,8 @@ func (p *Provider) list(ctx context.Context) ([]types.ResourceRecordSet, error) 
 			return all, nil
 		}
 		if out.NextRecordName == nil {
-			return nil, kdns.NewProviderError(kdns.ReasonProviderError, nil, "%s: page %d of ListResourceRecordSets is truncated without a next record name", p.describe(), page)
+			return nil, kdns.NewProviderError(kdns.ReasonProviderError, nil, "%s: page %d of ListResourceRecordSets is truncated without a next record name",
+				p.describe(), page)
 		}
 		in.StartRecordName, in.StartRecordType, in.StartRecordIdentifier = out.NextRecordName, out.NextRecordType, out.NextRecordIdentifier
 	}

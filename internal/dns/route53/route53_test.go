@@ -123,8 +123,10 @@ func TestStrategiesWriteTheseBatches(t *testing.T) {
 			routed(ep("web.example.com", "A", 30, "192.0.2.2"), "west", kdns.Routing{Policy: kdns.RoutingFailover}),
 		},
 		want: []fake.Change{
-			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "A", SetIdentifier: "east", TTL: 30, Values: []string{"192.0.2.1"}, Failover: "PRIMARY"}},
-			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "A", SetIdentifier: "west", TTL: 30, Values: []string{"192.0.2.2"}, Failover: "SECONDARY"}},
+			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "A", SetIdentifier: "east", TTL: 30, Values: []string{"192.0.2.1"},
+				Failover: "PRIMARY"}},
+			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "A", SetIdentifier: "west", TTL: 30, Values: []string{"192.0.2.2"},
+				Failover: "SECONDARY"}},
 		},
 	}, {
 		name: "geo as latency records",
@@ -133,8 +135,10 @@ func TestStrategiesWriteTheseBatches(t *testing.T) {
 			routed(ep("web.example.com", "AAAA", 30, "2001:db8::2"), "eu", kdns.Routing{Policy: kdns.RoutingGeo, Region: "eu-west-1"}),
 		},
 		want: []fake.Change{
-			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "AAAA", SetIdentifier: "east", TTL: 30, Values: []string{"2001:db8::1"}, Region: "us-east-1"}},
-			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "AAAA", SetIdentifier: "eu", TTL: 30, Values: []string{"2001:db8::2"}, Region: "eu-west-1"}},
+			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "AAAA", SetIdentifier: "east", TTL: 30, Values: []string{"2001:db8::1"},
+				Region: "us-east-1"}},
+			{Action: "CREATE", Record: fake.Record{Name: "web.example.com.", Type: "AAAA", SetIdentifier: "eu", TTL: 30, Values: []string{"2001:db8::2"},
+				Region: "eu-west-1"}},
 		},
 	}, {
 		name: "set identifier without routing is a multivalue answer",
@@ -142,7 +146,8 @@ func TestStrategiesWriteTheseBatches(t *testing.T) {
 			{DNSName: "kfed-a-web.example.com", RecordType: "TXT", SetIdentifier: "east", Targets: []string{"heritage=kfed"}},
 		},
 		want: []fake.Change{
-			{Action: "CREATE", Record: fake.Record{Name: "kfed-a-web.example.com.", Type: "TXT", SetIdentifier: "east", TTL: 300, Values: []string{`"heritage=kfed"`}, MultiValue: true}},
+			{Action: "CREATE", Record: fake.Record{Name: "kfed-a-web.example.com.", Type: "TXT", SetIdentifier: "east", TTL: 300,
+				Values: []string{`"heritage=kfed"`}, MultiValue: true}},
 		},
 	}}
 	for _, tc := range tests {
@@ -185,7 +190,8 @@ func TestStrategiesWriteTheseBatches(t *testing.T) {
 				}
 			}
 			before := len(changeBatches(s))
-			if err := p.ApplyChanges(ctx, &kdns.Changes{UpdateOld: []*kdns.Endpoint{want[0]}, UpdateNew: []*kdns.Endpoint{&upd}, Delete: []*kdns.Endpoint{del}}); err != nil {
+			if err := p.ApplyChanges(ctx, &kdns.Changes{UpdateOld: []*kdns.Endpoint{want[0]}, UpdateNew: []*kdns.Endpoint{&upd},
+				Delete: []*kdns.Endpoint{del}}); err != nil {
 				t.Fatal(err)
 			}
 			batches := changeBatches(s)[before:]
@@ -261,7 +267,8 @@ func TestScaleWeights(t *testing.T) {
 			}
 		})
 	}
-	if _, err := route53.ScaleWeights([]*kdns.Endpoint{routed(ep("w.example.com", "A", 1, "192.0.2.1"), "a", kdns.Routing{Policy: kdns.RoutingWeighted, Weight: -1})}); kdns.ReasonOf(err) != kdns.ReasonInvalidRecord {
+	if _, err := route53.ScaleWeights([]*kdns.Endpoint{routed(ep("w.example.com", "A", 1, "192.0.2.1"), "a", kdns.Routing{Policy: kdns.RoutingWeighted,
+		Weight: -1})}); kdns.ReasonOf(err) != kdns.ReasonInvalidRecord {
 		t.Fatalf("negative weight: %v", err)
 	}
 }
@@ -376,7 +383,8 @@ func TestBatchOrderKeepsANameTogether(t *testing.T) {
 		create = append(create, ep(fmt.Sprintf("a%04d.example.com", i), "A", 60, "192.0.2.1"))
 	}
 	for i := range 3 {
-		create = append(create, routed(ep("m.example.com", "A", 30, fmt.Sprintf("192.0.2.%d", i+1)), fmt.Sprint(i), kdns.Routing{Policy: kdns.RoutingWeighted, Weight: 1}))
+		create = append(create, routed(ep("m.example.com", "A", 30, fmt.Sprintf("192.0.2.%d", i+1)), fmt.Sprint(i),
+			kdns.Routing{Policy: kdns.RoutingWeighted, Weight: 1}))
 	}
 	err := p.ApplyChanges(ctx, &kdns.Changes{Create: create, Delete: []*kdns.Endpoint{ep("m.example.com", "A", 30, "192.0.2.9")}})
 	if err != nil {
@@ -461,7 +469,8 @@ func TestLostAnswerNotAppliedTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Inject(fake.Fault{Op: "ChangeResourceRecordSets", Kind: fake.FaultLoseResponse, Count: 1})
-		if err := p.ApplyChanges(t.Context(), &kdns.Changes{UpdateOld: []*kdns.Endpoint{old}, UpdateNew: []*kdns.Endpoint{ep("web.example.com", "A", 60, "192.0.2.2")}}); err != nil {
+		if err := p.ApplyChanges(t.Context(), &kdns.Changes{UpdateOld: []*kdns.Endpoint{old}, UpdateNew: []*kdns.Endpoint{ep("web.example.com", "A", 60,
+			"192.0.2.2")}}); err != nil {
 			t.Fatal(err)
 		}
 		if n, m := len(changeBatches(s)), len(s.Applied()); n != 2 || m != 2 {
@@ -492,7 +501,8 @@ func TestRegistryLeavesForeignRecords(t *testing.T) {
 	if c := kdns.Conflicts(err); len(c) != 1 {
 		t.Fatalf("got %v, want one conflict", err)
 	}
-	err = reg.ApplyChanges(t.Context(), &kdns.Changes{UpdateOld: []*kdns.Endpoint{ep("shop.example.com", "A", 60, "198.51.100.7")}, UpdateNew: []*kdns.Endpoint{takeover}})
+	err = reg.ApplyChanges(t.Context(), &kdns.Changes{UpdateOld: []*kdns.Endpoint{ep("shop.example.com", "A", 60, "198.51.100.7")},
+		UpdateNew: []*kdns.Endpoint{takeover}})
 	if c := kdns.Conflicts(err); len(c) != 1 {
 		t.Fatalf("got %v, want one conflict", err)
 	}
@@ -612,7 +622,8 @@ func TestErrorReasons(t *testing.T) {
 		{"simple beside weighted", func(s *fake.Server) {
 			s.Put(zoneID, fake.Record{Name: "web.example.com", Type: "A", TTL: 60, Values: []string{"192.0.2.1"}})
 		}, nil, func(p *route53.Provider) error {
-			return p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{routed(ep("web.example.com", "A", 60, "192.0.2.2"), "a", kdns.Routing{Policy: kdns.RoutingWeighted, Weight: 1})}})
+			return p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{routed(ep("web.example.com", "A", 60, "192.0.2.2"), "a",
+				kdns.Routing{Policy: kdns.RoutingWeighted, Weight: 1})}})
 		}, kdns.ReasonInvalidRecord},
 		{"two primaries", nil, nil, func(p *route53.Provider) error {
 			return p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{

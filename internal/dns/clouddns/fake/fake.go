@@ -248,7 +248,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(m[4], "/")
 		c, ok := z.changes[id]
 		if !ok {
-			status, out = http.StatusNotFound, errorBody(http.StatusNotFound, "notFound", fmt.Sprintf("The 'parameters.changeId' resource named '%s' does not exist.", id))
+			status, out = http.StatusNotFound, errorBody(http.StatusNotFound, "notFound",
+				fmt.Sprintf("The 'parameters.changeId' resource named '%s' does not exist.", id))
 			break
 		}
 		s.polls[id]++
@@ -300,15 +301,17 @@ func (s *Server) create(z *zone, c *gdns.Change) (int, any) {
 		return http.StatusBadRequest, errorBody(http.StatusBadRequest, "required", "The change holds no addition and no deletion.")
 	}
 	if len(c.Additions) > MaxAdditions || len(c.Deletions) > MaxDeletions {
-		return http.StatusBadRequest, errorBody(http.StatusBadRequest, "invalid", fmt.Sprintf("The change holds %d additions and %d deletions: at most %d and %d are allowed.",
-			len(c.Additions), len(c.Deletions), MaxAdditions, MaxDeletions))
+		return http.StatusBadRequest, errorBody(http.StatusBadRequest, "invalid",
+			fmt.Sprintf("The change holds %d additions and %d deletions: at most %d and %d are allowed.",
+				len(c.Additions), len(c.Deletions), MaxAdditions, MaxDeletions))
 	}
 	size := 0
 	for _, r := range append(slices.Clone(c.Additions), c.Deletions...) {
 		size += RrdataBytes(r)
 	}
 	if size > MaxRrdataBytes {
-		return http.StatusBadRequest, errorBody(http.StatusBadRequest, "invalid", fmt.Sprintf("The change holds %d bytes of record data: at most %d are allowed.", size, MaxRrdataBytes))
+		return http.StatusBadRequest, errorBody(http.StatusBadRequest, "invalid",
+			fmt.Sprintf("The change holds %d bytes of record data: at most %d are allowed.", size, MaxRrdataBytes))
 	}
 	next := make(map[key]*gdns.ResourceRecordSet, len(z.rrsets))
 	for k, r := range z.rrsets {
@@ -318,10 +321,12 @@ func (s *Server) create(z *zone, c *gdns.Change) (int, any) {
 		k := key{fqdn(d.Name), d.Type}
 		cur, ok := next[k]
 		if !ok {
-			return http.StatusNotFound, errorBody(http.StatusNotFound, "notFound", fmt.Sprintf("The 'entity.change.deletions[%d]' resource named '%s (%s)' does not exist.", i, d.Name, d.Type))
+			return http.StatusNotFound, errorBody(http.StatusNotFound, "notFound",
+				fmt.Sprintf("The 'entity.change.deletions[%d]' resource named '%s (%s)' does not exist.", i, d.Name, d.Type))
 		}
 		if Canon(cur) != Canon(d) {
-			return http.StatusPreconditionFailed, errorBody(http.StatusPreconditionFailed, "conditionNotMet", fmt.Sprintf("Precondition not met for 'entity.change.deletions[%d]'", i))
+			return http.StatusPreconditionFailed, errorBody(http.StatusPreconditionFailed, "conditionNotMet",
+				fmt.Sprintf("Precondition not met for 'entity.change.deletions[%d]'", i))
 		}
 		delete(next, k)
 	}
@@ -331,14 +336,16 @@ func (s *Server) create(z *zone, c *gdns.Change) (int, any) {
 		}
 		k := key{a.Name, a.Type}
 		if _, ok := next[k]; ok {
-			return http.StatusConflict, errorBody(http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'entity.change.additions[%d]' named '%s (%s)' already exists", i, a.Name, a.Type))
+			return http.StatusConflict, errorBody(http.StatusConflict, "alreadyExists",
+				fmt.Sprintf("The resource 'entity.change.additions[%d]' named '%s (%s)' already exists", i, a.Name, a.Type))
 		}
 		next[k] = clone(a)
 	}
 	for k := range next {
 		for k2 := range next {
 			if k.name == k2.name && k.typ == "CNAME" && k2.typ != "CNAME" {
-				return http.StatusBadRequest, errorBody(http.StatusBadRequest, "cnameResourceRecordSetConflict", fmt.Sprintf("The resource record set 'entity.change.additions' is invalid because a CNAME at %s cannot coexist with a %s", k.name, k2.typ))
+				return http.StatusBadRequest, errorBody(http.StatusBadRequest, "cnameResourceRecordSetConflict",
+					fmt.Sprintf("The resource record set 'entity.change.additions' is invalid because a CNAME at %s cannot coexist with a %s", k.name, k2.typ))
 			}
 		}
 	}

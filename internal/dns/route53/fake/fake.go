@@ -272,7 +272,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "ChangeResourceRecordSets":
 		status, out = s.change(parts[1], req.Batch)
 	case "GetChange":
-		status, out = http.StatusOK, &getChangeResponse{Xmlns: ns, Info: changeInfo{ID: "/change/" + parts[1], Status: "INSYNC", SubmittedAt: time.Now().UTC().Format(time.RFC3339)}}
+		status, out = http.StatusOK, &getChangeResponse{Xmlns: ns, Info: changeInfo{ID: "/change/" + parts[1], Status: "INSYNC",
+			SubmittedAt: time.Now().UTC().Format(time.RFC3339)}}
 	}
 	if lose {
 		hijackAndClose(w)
@@ -456,7 +457,8 @@ func validate(z *zone, r *Record) string {
 		return fmt.Sprintf("RRSet with DNS name %s is not permitted in zone %s", r.Name, z.name)
 	}
 	if len(r.Values) == 0 {
-		return fmt.Sprintf("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with %s", r)
+		return fmt.Sprintf("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], "+
+			"but found none in Change with %s", r)
 	}
 	if r.TTL < 0 || r.TTL > 2147483647 {
 		return fmt.Sprintf("Invalid TTL %d in %s", r.TTL, r)
@@ -583,7 +585,8 @@ func consistent(recs map[key]*Record, touched map[key]bool) []string {
 			}
 		}
 		if len(kinds) > 1 {
-			msgs = append(msgs, fmt.Sprintf("RRSet of type %s with DNS name %s does not contain the same routing policy type as other record sets with the same name and type", g.typ, g.name))
+			msgs = append(msgs, fmt.Sprintf("RRSet of type %s with DNS name %s does not contain the same routing policy type as other record sets "+
+				"with the same name and type", g.typ, g.name))
 		}
 		for role, n := range roles {
 			if n > 1 {
@@ -593,14 +596,16 @@ func consistent(recs map[key]*Record, touched map[key]bool) []string {
 		if g.typ == "CNAME" {
 			for _, other := range names[g.name] {
 				if other.Type != "CNAME" {
-					msgs = append(msgs, fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted because a conflicting RRSet of type %s with the same DNS name already exists", g.name, other.Type))
+					msgs = append(msgs, fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted because a conflicting RRSet of type %s "+
+						"with the same DNS name already exists", g.name, other.Type))
 					break
 				}
 			}
 		} else {
 			for _, other := range names[g.name] {
 				if other.Type == "CNAME" {
-					msgs = append(msgs, fmt.Sprintf("RRSet of type %s with DNS name %s is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists", g.typ, g.name))
+					msgs = append(msgs, fmt.Sprintf("RRSet of type %s with DNS name %s is not permitted because a conflicting RRSet of type CNAME "+
+						"with the same DNS name already exists", g.typ, g.name))
 					break
 				}
 			}
@@ -660,7 +665,7 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("X-Amzn-Requestid", "fake-request")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(xml.Header))
-	_, _ = w.Write(b)
+	_, _ = w.Write(b) //nolint:gosec // a test fake answering XML it marshalled itself
 }
 
 type hostedZone struct {
@@ -677,14 +682,14 @@ type getHostedZoneResponse struct {
 }
 
 type xmlRecordSet struct {
-	Name          string   `xml:"Name"`
-	Type          string   `xml:"Type"`
-	SetIdentifier string   `xml:"SetIdentifier,omitempty"`
-	Weight        *int64   `xml:"Weight,omitempty"`
-	Region        string   `xml:"Region,omitempty"`
-	Failover      string   `xml:"Failover,omitempty"`
-	MultiValue    *bool    `xml:"MultiValueAnswer,omitempty"`
-	TTL           *int64   `xml:"TTL,omitempty"`
+	Name          string     `xml:"Name"`
+	Type          string     `xml:"Type"`
+	SetIdentifier string     `xml:"SetIdentifier,omitempty"`
+	Weight        *int64     `xml:"Weight,omitempty"`
+	Region        string     `xml:"Region,omitempty"`
+	Failover      string     `xml:"Failover,omitempty"`
+	MultiValue    *bool      `xml:"MultiValueAnswer,omitempty"`
+	TTL           *int64     `xml:"TTL,omitempty"`
 	Values        []xmlValue `xml:"ResourceRecords>ResourceRecord"`
 }
 
