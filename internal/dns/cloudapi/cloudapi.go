@@ -6,6 +6,7 @@ package cloudapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -161,4 +162,37 @@ func decimalByte(s string) int {
 		return -1
 	}
 	return n
+}
+
+// Retry calls f, which must be safe to repeat, until it returns nil, an error retryable says
+// is final, the attempts run out or ctx ends; before each further attempt it calls onRetry
+// (to log) and waits the backoff. It returns the number of attempts made and the last error.
+func Retry(ctx context.Context, b Backoff, f func(context.Context) error, retryable func(error) bool,
+	onRetry func(attempt int, delay time.Duration, err error)) (int, error) {
+	b = b.WithDefaults()
+	for attempt := 0; ; attempt++ {
+		err := f(ctx)
+		if err == nil || !retryable(err) || attempt+1 >= b.Attempts {
+			return attempt + 1, err
+		}
+		d := b.Delay(attempt)
+		onRetry(attempt+1, d, err)
+		if Sleep(ctx, d) != nil {
+			return attempt + 1, err
+		}
+	}
+}
+
+// ApplyAll applies the batches in order with apply and stops at the first that fails, saying
+// which it was and that the ones before it are applied.
+func ApplyAll[B any](ctx context.Context, batches []B, apply func(context.Context, B) error) error {
+	for i, b := range batches {
+		if err := apply(ctx, b); err != nil {
+			if len(batches) > 1 {
+				return fmt.Errorf("batch %d of %d (the ones before it are applied): %w", i+1, len(batches), err)
+			}
+			return err
+		}
+	}
+	return nil
 }

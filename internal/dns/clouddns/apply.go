@@ -52,15 +52,7 @@ func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) erro
 	if err != nil {
 		return err
 	}
-	for i, c := range batches {
-		if err := p.submit(ctx, c); err != nil {
-			if len(batches) > 1 {
-				return fmt.Errorf("change %d of %d (the ones before it are applied): %w", i+1, len(batches), err)
-			}
-			return err
-		}
-	}
-	return nil
+	return cloudapi.ApplyAll(ctx, batches, p.submit)
 }
 
 // applyToSets applies the Changes to the sets of the groups they touch and returns those
@@ -209,14 +201,14 @@ func (u *replacement) add(next, old *gdns.ResourceRecordSet) {
 func (u *replacement) size() int {
 	n := 0
 	for _, r := range append(slices.Clone(u.deletions), u.additions...) {
-		n += rrdataBytes(r)
+		n += RecordDataBytes(r)
 	}
 	return n
 }
 
-// rrdataBytes is a record set's share of a change's record data: its rrdatas, those in its
-// routing policy included.
-func rrdataBytes(r *gdns.ResourceRecordSet) int {
+// RecordDataBytes is a record set's share of a change's record data size: the bytes of its
+// rrdatas, those in its routing policy included.
+func RecordDataBytes(r *gdns.ResourceRecordSet) int {
 	n := 0
 	add := func(ds []string) {
 		for _, d := range ds {
@@ -294,7 +286,9 @@ func (p *Provider) submit(ctx context.Context, c *gdns.Change) error {
 		if kind == notRetried || attempt+1 >= p.backoff.Attempts {
 			return p.classify(err, what, attempt+1)
 		}
-		if serr := p.wait(ctx, what, attempt, err); serr != nil {
+		d := p.backoff.Delay(attempt)
+		p.logRetry(ctx, what, attempt+1, d, err)
+		if cloudapi.Sleep(ctx, d) != nil {
 			return p.classify(err, what, attempt+1)
 		}
 		if kind == throttled {

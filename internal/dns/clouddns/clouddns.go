@@ -162,24 +162,16 @@ func (p *Provider) logger(ctx context.Context) logr.Logger {
 // call runs a call that is safe to repeat (a read), retrying it while it is throttled or its
 // answer is lost.
 func (p *Provider) call(ctx context.Context, what string, f func(context.Context) error) error {
-	for attempt := 0; ; attempt++ {
-		err := f(ctx)
-		if err == nil {
-			return nil
-		}
-		if classifyRetry(err) == notRetried || attempt+1 >= p.backoff.Attempts {
-			return p.classify(err, what, attempt+1)
-		}
-		if serr := p.wait(ctx, what, attempt, err); serr != nil {
-			return p.classify(err, what, attempt+1)
-		}
+	attempts, err := cloudapi.Retry(ctx, p.backoff, f, func(err error) bool { return classifyRetry(err) != notRetried },
+		func(attempt int, d time.Duration, err error) { p.logRetry(ctx, what, attempt, d, err) })
+	if err != nil {
+		return p.classify(err, what, attempts)
 	}
+	return nil
 }
 
-func (p *Provider) wait(ctx context.Context, what string, attempt int, err error) error {
-	d := p.backoff.Delay(attempt)
-	p.logger(ctx).V(1).Info("Retrying a Cloud DNS call", "call", what, "zone", p.zone, "attempt", attempt+1, "delay", d, "reason", reasonOf(err))
-	return cloudapi.Sleep(ctx, d)
+func (p *Provider) logRetry(ctx context.Context, what string, attempt int, d time.Duration, err error) {
+	p.logger(ctx).V(1).Info("Retrying a Cloud DNS call", "call", what, "zone", p.zone, "attempt", attempt, "delay", d, "reason", reasonOf(err))
 }
 
 // zoneName reads the managed zone's DNS name (with the trailing dot).

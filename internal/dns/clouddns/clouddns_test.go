@@ -1,27 +1,23 @@
 package clouddns_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
 	gdns "google.golang.org/api/dns/v1"
 
 	kdns "github.com/kfed-io/kfed/internal/dns"
 	"github.com/kfed-io/kfed/internal/dns/cloudapi"
+	"github.com/kfed-io/kfed/internal/dns/cloudapi/cloudapitest"
 	"github.com/kfed-io/kfed/internal/dns/clouddns"
 	"github.com/kfed-io/kfed/internal/dns/clouddns/fake"
 )
@@ -314,7 +310,7 @@ func TestBatching2500(t *testing.T) {
 	for i, c := range changes {
 		size := 0
 		for _, r := range c.Additions {
-			size += fake.RrdataBytes(r)
+			size += clouddns.RecordDataBytes(r)
 		}
 		if len(c.Additions) > clouddns.MaxAdditions || size > clouddns.MaxRrdataBytes {
 			t.Fatalf("change %d: %d additions, %d bytes", i, len(c.Additions), size)
@@ -475,21 +471,6 @@ func TestRegistryLeavesForeignRecords(t *testing.T) {
 	}
 }
 
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) logger() logr.Logger {
-	return funcr.New(func(prefix, args string) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		fmt.Fprintln(&l.buf, prefix, args)
-	}, funcr.Options{Verbosity: 10})
-}
-
-func (l *logSink) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
-
 // serviceAccountKey makes a service account key whose token endpoint is the fake's.
 func serviceAccountKey(t *testing.T, tokenURL string) (keyJSON []byte, secret string) {
 	t.Helper()
@@ -521,8 +502,8 @@ func TestCredentialsNeverShown(t *testing.T) {
 	s := newFake(t)
 	s.RequireAuth()
 	key, secret := serviceAccountKey(t, s.URL+"/token")
-	var logs logSink
-	p := newProvider(t, s, func(c *clouddns.Config) { c.HTTPClient = nil; c.CredentialsJSON = key; c.Logger = logs.logger() })
+	var logs cloudapitest.Logs
+	p := newProvider(t, s, func(c *clouddns.Config) { c.HTTPClient = nil; c.CredentialsJSON = key; c.Logger = logs.Logger() })
 	ctx := t.Context()
 	s.Inject(fake.Fault{Op: "resourceRecordSets.list", Kind: fake.FaultRateLimit, Count: 2})
 	if err := p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{ep("web.example.com", "A", 60, "192.0.2.1")}}); err != nil {
@@ -562,12 +543,7 @@ func TestCredentialsNeverShown(t *testing.T) {
 // TestErrorReasons maps the API's failures onto the providers' reasons.
 func TestErrorReasons(t *testing.T) {
 	ctx := t.Context()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadURL := "http://" + closed.Addr().String()
-	_ = closed.Close()
+	deadURL := cloudapitest.ClosedURL(t)
 	records := func(p *clouddns.Provider) error { _, err := p.Records(ctx); return err }
 	create := func(eps ...*kdns.Endpoint) func(*clouddns.Provider) error {
 		return func(p *clouddns.Provider) error { return p.ApplyChanges(ctx, &kdns.Changes{Create: eps}) }

@@ -49,15 +49,7 @@ func (p *Provider) ApplyChanges(ctx context.Context, changes *kdns.Changes) erro
 	if err != nil {
 		return err
 	}
-	for i, b := range batches {
-		if err := p.submit(ctx, b); err != nil {
-			if len(batches) > 1 {
-				return fmt.Errorf("batch %d of %d (the ones before it are applied): %w", i+1, len(batches), err)
-			}
-			return err
-		}
-	}
-	return nil
+	return cloudapi.ApplyAll(ctx, batches, p.submit)
 }
 
 // change is one change with the Endpoint it writes (as Records reads it back) for checks.
@@ -215,7 +207,9 @@ func (p *Provider) submit(ctx context.Context, batch []*change) error {
 		if kind == notRetried || attempt+1 >= p.backoff.Attempts {
 			return p.classify(err, what, attempt+1)
 		}
-		if serr := p.wait(ctx, what, attempt, err); serr != nil {
+		d := p.backoff.Delay(attempt)
+		p.logRetry(ctx, what, attempt+1, d, err)
+		if cloudapi.Sleep(ctx, d) != nil {
 			return p.classify(err, what, attempt+1)
 		}
 		if kind == throttled {

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -190,25 +191,16 @@ func (p *Provider) describe() string {
 // call runs a call that is safe to repeat (a read), retrying it while it is throttled or its
 // answer is lost.
 func (p *Provider) call(ctx context.Context, what string, f func(context.Context) error) error {
-	for attempt := 0; ; attempt++ {
-		err := f(ctx)
-		if err == nil {
-			return nil
-		}
-		kind := classifyRetry(err)
-		if kind == notRetried || attempt+1 >= p.backoff.Attempts {
-			return p.classify(err, what, attempt+1)
-		}
-		if serr := p.wait(ctx, what, attempt, err); serr != nil {
-			return p.classify(err, what, attempt+1)
-		}
+	attempts, err := cloudapi.Retry(ctx, p.backoff, f, func(err error) bool { return classifyRetry(err) != notRetried },
+		func(attempt int, d time.Duration, err error) { p.logRetry(ctx, what, attempt, d, err) })
+	if err != nil {
+		return p.classify(err, what, attempts)
 	}
+	return nil
 }
 
-func (p *Provider) wait(ctx context.Context, what string, attempt int, err error) error {
-	d := p.backoff.Delay(attempt)
-	p.logger(ctx).V(1).Info("Retrying a Route 53 call", "call", what, "zone", p.zoneID, "attempt", attempt+1, "delay", d, "error", errorCode(err))
-	return cloudapi.Sleep(ctx, d)
+func (p *Provider) logRetry(ctx context.Context, what string, attempt int, d time.Duration, err error) {
+	p.logger(ctx).V(1).Info("Retrying a Route 53 call", "call", what, "zone", p.zoneID, "attempt", attempt, "delay", d, "error", errorCode(err))
 }
 
 // Records reads every page of the zone and returns its A, AAAA, CNAME and TXT record sets

@@ -1,20 +1,16 @@
 package route53_test
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
 
 	kdns "github.com/kfed-io/kfed/internal/dns"
 	"github.com/kfed-io/kfed/internal/dns/cloudapi"
+	"github.com/kfed-io/kfed/internal/dns/cloudapi/cloudapitest"
 	"github.com/kfed-io/kfed/internal/dns/route53"
 	"github.com/kfed-io/kfed/internal/dns/route53/fake"
 )
@@ -273,20 +269,6 @@ func TestScaleWeights(t *testing.T) {
 	}
 }
 
-func batchCost(b []fake.Change) (records, chars int) {
-	for _, c := range b {
-		n := 1
-		if c.Action == "UPSERT" {
-			n = 2
-		}
-		records += n * len(c.Record.Values)
-		for _, v := range c.Record.Values {
-			chars += n * len(v)
-		}
-	}
-	return records, chars
-}
-
 // TestBatching2500 writes 2,500 record sets: the batches stay within the limits (the fake
 // refuses any that does not), UPSERTs count twice, and the zone reads back across pages.
 func TestBatching2500(t *testing.T) {
@@ -307,7 +289,7 @@ func TestBatching2500(t *testing.T) {
 			t.Fatalf("%s: %d batches, want %d", what, len(batches), want)
 		}
 		for i, b := range batches {
-			r, c := batchCost(b)
+			r, c := fake.BatchCost(b)
 			if r > route53.MaxRecordsPerBatch || c > route53.MaxValueChars {
 				t.Fatalf("%s: batch %d holds %d records and %d characters", what, i, r, c)
 			}
@@ -361,7 +343,7 @@ func TestBatching2500(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, b := range changeBatches(s2) {
-		if r, c := batchCost(b); c > route53.MaxValueChars || r > route53.MaxRecordsPerBatch {
+		if r, c := fake.BatchCost(b); c > route53.MaxValueChars || r > route53.MaxRecordsPerBatch {
 			t.Fatalf("TXT batch %d holds %d characters", i, c)
 		}
 	}
@@ -532,33 +514,14 @@ func TestRegistryLeavesForeignRecords(t *testing.T) {
 	}
 }
 
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) logger() logr.Logger {
-	return funcr.New(func(prefix, args string) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		fmt.Fprintln(&l.buf, prefix, args)
-	}, funcr.Options{Verbosity: 10})
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // TestCredentialsNeverShown: the secret access key and session token appear in no log line,
 // no error and no request.
 func TestCredentialsNeverShown(t *testing.T) {
 	const secret, token = "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY", "SESSIONTOKENSECRETVALUE"
 	s := newFake(t)
-	var logs logSink
+	var logs cloudapitest.Logs
 	creds := &route53.Credentials{AccessKeyID: "AKIDFAKE", SecretAccessKey: secret, SessionToken: token}
-	p := newProvider(t, s, func(c *route53.Config) { c.Credentials = creds; c.Logger = logs.logger() })
+	p := newProvider(t, s, func(c *route53.Config) { c.Credentials = creds; c.Logger = logs.Logger() })
 	s.Inject(fake.Fault{Kind: fake.FaultThrottle, Count: 3})
 	var errs []string
 	ctx := t.Context()
@@ -595,12 +558,7 @@ func TestCredentialsNeverShown(t *testing.T) {
 // TestErrorReasons maps the API's failures onto the providers' reasons.
 func TestErrorReasons(t *testing.T) {
 	ctx := t.Context()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadURL := "http://" + closed.Addr().String()
-	_ = closed.Close()
+	deadURL := cloudapitest.ClosedURL(t)
 
 	records := func(p *route53.Provider) error { _, err := p.Records(ctx); return err }
 	tests := []struct {

@@ -24,6 +24,9 @@ import (
 	"sync"
 
 	gdns "google.golang.org/api/dns/v1"
+
+	"github.com/kfed-io/kfed/internal/dns/cloudapi/cloudapitest"
+	"github.com/kfed-io/kfed/internal/dns/clouddns"
 )
 
 // Limits of one change and one record set.
@@ -59,12 +62,8 @@ const (
 	FaultLoseResponse = "LoseResponse"
 )
 
-// Fault is an answer given instead of the real one to the next Count requests of Op ("" for any).
-type Fault struct {
-	Op    string
-	Kind  string
-	Count int
-}
+// Fault is an answer the fake gives instead of the real one (Kind one of the Fault constants).
+type Fault = cloudapitest.Fault
 
 type key struct{ name, typ string }
 
@@ -82,7 +81,7 @@ type Server struct {
 	zones    map[string]*zone // by project/zone
 	requests []Request
 	applied  []*gdns.Change
-	faults   []*Fault
+	faults   cloudapitest.Faults
 	// PendingPolls is how many changes.get answer "pending" before "done".
 	pendingPolls int
 	polls        map[string]int
@@ -150,20 +149,7 @@ func (s *Server) Applied() []*gdns.Change {
 }
 
 // Inject queues a fault; faults are used in the order queued.
-func (s *Server) Inject(f Fault) { s.mu.Lock(); s.faults = append(s.faults, &f); s.mu.Unlock() }
-
-func (s *Server) takeFault(op string) string {
-	for i, f := range s.faults {
-		if f.Op == "" || f.Op == op {
-			f.Count--
-			if f.Count <= 0 {
-				s.faults = slices.Delete(s.faults, i, i+1)
-			}
-			return f.Kind
-		}
-	}
-	return ""
-}
+func (s *Server) Inject(f Fault) { s.faults.Inject(f) }
 
 var pathRE = regexp.MustCompile(`^/dns/v1/projects/([^/]+)/managedZones/([^/]+)(/rrsets|/changes(/[^/]+)?)?$`)
 
@@ -213,7 +199,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	lose := false
-	switch s.takeFault(req.Op) {
+	switch s.faults.Take(req.Op) {
 	case "":
 	case FaultRateLimit:
 		writeError(w, http.StatusTooManyRequests, "rateLimitExceeded", "Rate Limit Exceeded")
@@ -307,7 +293,7 @@ func (s *Server) create(z *zone, c *gdns.Change) (int, any) {
 	}
 	size := 0
 	for _, r := range append(slices.Clone(c.Additions), c.Deletions...) {
-		size += RrdataBytes(r)
+		size += clouddns.RecordDataBytes(r)
 	}
 	if size > MaxRrdataBytes {
 		return http.StatusBadRequest, errorBody(http.StatusBadRequest, "invalid",
@@ -496,38 +482,6 @@ func checkRrdata(typ, d string) string {
 		}
 	}
 	return ""
-}
-
-// RrdataBytes is a record set's share of a change's record data size: the bytes of its
-// rrdatas, those inside its routing policy included.
-func RrdataBytes(r *gdns.ResourceRecordSet) int {
-	n := 0
-	add := func(ds []string) {
-		for _, d := range ds {
-			n += len(d)
-		}
-	}
-	add(r.Rrdatas)
-	if p := r.RoutingPolicy; p != nil {
-		if p.Wrr != nil {
-			for _, it := range p.Wrr.Items {
-				add(it.Rrdatas)
-			}
-		}
-		geo := p.Geo
-		if p.PrimaryBackup != nil {
-			if p.PrimaryBackup.PrimaryTargets != nil {
-				add(p.PrimaryBackup.PrimaryTargets.ExternalEndpoints)
-			}
-			geo = p.PrimaryBackup.BackupGeoTargets
-		}
-		if geo != nil {
-			for _, it := range geo.Items {
-				add(it.Rrdatas)
-			}
-		}
-	}
-	return n
 }
 
 // Canon is a record set as JSON without its kinds, for exact comparison.

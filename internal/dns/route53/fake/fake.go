@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/kfed-io/kfed/internal/dns/cloudapi/cloudapitest"
 )
 
 // Limits of one ChangeResourceRecordSets request.
@@ -97,13 +99,8 @@ const (
 	FaultLoseResponse = "LoseResponse"
 )
 
-// Fault is an answer the fake gives instead of the real one to the next Count requests of Op
-// ("" for any operation).
-type Fault struct {
-	Op    string
-	Kind  string
-	Count int
-}
+// Fault is an answer the fake gives instead of the real one (Kind one of the Fault constants).
+type Fault = cloudapitest.Fault
 
 type zone struct {
 	id, name string
@@ -118,7 +115,7 @@ type Server struct {
 	zones       map[string]*zone
 	requests    []Request
 	applied     [][]Change
-	faults      []*Fault
+	faults      cloudapitest.Faults
 	accessKeyID string
 	changeSeq   int
 }
@@ -183,24 +180,7 @@ func (s *Server) Applied() [][]Change {
 }
 
 // Inject queues a fault; faults are used in the order queued.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
-}
-
-func (s *Server) takeFault(op string) string {
-	for i, f := range s.faults {
-		if f.Op == "" || f.Op == op {
-			f.Count--
-			if f.Count <= 0 {
-				s.faults = slices.Delete(s.faults, i, i+1)
-			}
-			return f.Kind
-		}
-	}
-	return ""
-}
+func (s *Server) Inject(f Fault) { s.faults.Inject(f) }
 
 const ns = "https://route53.amazonaws.com/doc/2013-04-01/"
 
@@ -241,7 +221,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lose := false
-	switch fault := s.takeFault(req.Op); fault {
+	switch fault := s.faults.Take(req.Op); fault {
 	case "":
 	case FaultThrottle:
 		writeError(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
@@ -381,17 +361,7 @@ func (s *Server) change(id string, batch []Change) (int, any) {
 		return http.StatusBadRequest, newError("Sender", "InvalidInput", "the change batch holds no change")
 	}
 	var msgs []string
-	records, chars := 0, 0
-	for _, c := range batch {
-		n := 1
-		if c.Action == "UPSERT" {
-			n = 2
-		}
-		records += n * len(c.Record.Values)
-		for _, v := range c.Record.Values {
-			chars += n * len(v)
-		}
-	}
+	records, chars := BatchCost(batch)
 	if records > MaxRecordsPerBatch {
 		msgs = append(msgs, fmt.Sprintf("Number of records limit of %d exceeded.", MaxRecordsPerBatch))
 	}
@@ -447,6 +417,22 @@ func (s *Server) change(id string, batch []Change) (int, any) {
 	return http.StatusOK, &changeResponse{Xmlns: ns, Info: changeInfo{
 		ID: fmt.Sprintf("/change/C%08d", s.changeSeq), Status: "PENDING", SubmittedAt: time.Now().UTC().Format(time.RFC3339),
 	}}
+}
+
+// BatchCost is a batch's share of the limits: its records and characters of values, an UPSERT
+// counting twice.
+func BatchCost(batch []Change) (records, chars int) {
+	for _, c := range batch {
+		n := 1
+		if c.Action == "UPSERT" {
+			n = 2
+		}
+		records += n * len(c.Record.Values)
+		for _, v := range c.Record.Values {
+			chars += n * len(v)
+		}
+	}
+	return records, chars
 }
 
 var latencyRegions = types.ResourceRecordSetRegion("").Values()
