@@ -39,6 +39,8 @@ const (
 	maxTXTCharacterData = 255
 )
 
+const typeCNAME = "CNAME"
+
 // Token is the access token the fake's token endpoint issues.
 const Token = "fake-access-token"
 
@@ -198,24 +200,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	lose := false
-	switch s.faults.Take(req.Op) {
-	case "":
-	case FaultRateLimit:
-		writeError(w, http.StatusTooManyRequests, "rateLimitExceeded", "Rate Limit Exceeded")
+	fault := s.faults.Take(req.Op)
+	if e, ok := faultAnswers[fault]; ok {
+		writeError(w, e.code, e.reason, e.msg)
 		return
-	case FaultRateLimit403:
-		writeError(w, http.StatusForbidden, "userRateLimitExceeded", "User Rate Limit Exceeded")
-		return
-	case FaultForbidden:
-		writeError(w, http.StatusForbidden, "forbidden", "Forbidden")
-		return
-	case FaultServerError:
-		writeError(w, http.StatusServiceUnavailable, "backendError", "Backend Error")
-		return
-	case FaultLoseResponse:
-		lose = true
 	}
+	lose := fault == FaultLoseResponse
 	z, ok := s.zones[m[1]+"/"+m[2]]
 	if !ok {
 		writeError(w, http.StatusNotFound, "notFound", fmt.Sprintf("The 'parameters.managedZone' resource named '%s' does not exist.", m[2]))
@@ -231,20 +221,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "changes.create":
 		status, out = s.create(z, req.Change)
 	case "changes.get":
-		id := strings.TrimPrefix(m[4], "/")
-		c, ok := z.changes[id]
-		if !ok {
-			status, out = http.StatusNotFound, errorBody(http.StatusNotFound, "notFound",
-				fmt.Sprintf("The 'parameters.changeId' resource named '%s' does not exist.", id))
-			break
-		}
-		s.polls[id]++
-		got := *c
-		got.Status = "done"
-		if s.polls[id] <= s.pendingPolls {
-			got.Status = "pending"
-		}
-		status, out = http.StatusOK, &got
+		status, out = s.getChange(z, strings.TrimPrefix(m[4], "/"))
 	}
 	if lose {
 		if hj, ok := w.(http.Hijacker); ok {
@@ -255,6 +232,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, status, out)
+}
+
+// faultAnswers are the error answers of the faults that do nothing.
+var faultAnswers = map[string]struct {
+	code        int
+	reason, msg string
+}{
+	FaultRateLimit:    {http.StatusTooManyRequests, "rateLimitExceeded", "Rate Limit Exceeded"},
+	FaultRateLimit403: {http.StatusForbidden, "userRateLimitExceeded", "User Rate Limit Exceeded"},
+	FaultForbidden:    {http.StatusForbidden, "forbidden", "Forbidden"},
+	FaultServerError:  {http.StatusServiceUnavailable, "backendError", "Backend Error"},
+}
+
+func (s *Server) getChange(z *zone, id string) (int, any) {
+	c, ok := z.changes[id]
+	if !ok {
+		return http.StatusNotFound, errorBody(http.StatusNotFound, "notFound", fmt.Sprintf("The 'parameters.changeId' resource named '%s' does not exist.", id))
+	}
+	s.polls[id]++
+	got := *c
+	got.Status = "done"
+	if s.polls[id] <= s.pendingPolls {
+		got.Status = "pending"
+	}
+	return http.StatusOK, &got
 }
 
 func (s *Server) list(z *zone, r *http.Request) (int, any) {
@@ -329,7 +331,7 @@ func (s *Server) create(z *zone, c *gdns.Change) (int, any) {
 	}
 	for k := range next {
 		for k2 := range next {
-			if k.name == k2.name && k.typ == "CNAME" && k2.typ != "CNAME" {
+			if k.name == k2.name && k.typ == typeCNAME && k2.typ != typeCNAME {
 				return http.StatusBadRequest, errorBody(http.StatusBadRequest, "cnameResourceRecordSetConflict",
 					fmt.Sprintf("The resource record set 'entity.change.additions' is invalid because a CNAME at %s cannot coexist with a %s", k.name, k2.typ))
 			}
@@ -366,7 +368,7 @@ func (z *zone) validate(r *gdns.ResourceRecordSet) string {
 		if len(rrdatas) > MaxRecordsPerRRSet {
 			return fmt.Sprintf("%d records in one record set, over %d", len(rrdatas), MaxRecordsPerRRSet)
 		}
-		if r.Type == "CNAME" && len(rrdatas) != 1 {
+		if r.Type == typeCNAME && len(rrdatas) != 1 {
 			return "a CNAME holds exactly one record"
 		}
 		for _, d := range rrdatas {
@@ -392,25 +394,12 @@ func (z *zone) validate(r *gdns.ResourceRecordSet) string {
 	if n != 1 {
 		return "a routing policy must be exactly one of wrr, geo and primaryBackup"
 	}
-	checkGeo := func(g *gdns.RRSetRoutingPolicyGeoPolicy) string {
-		if g == nil || len(g.Items) == 0 {
-			return "a geo policy without items"
-		}
-		seen := map[string]bool{}
-		for _, it := range g.Items {
-			if !gcpRegion.MatchString(it.Location) {
-				return fmt.Sprintf("location %q is not a Google Cloud region", it.Location)
-			}
-			if seen[it.Location] {
-				return fmt.Sprintf("location %q appears twice", it.Location)
-			}
-			seen[it.Location] = true
-			if m := check(it.Rrdatas); m != "" {
-				return m
-			}
-		}
-		return ""
-	}
+	return z.validPolicy(r, check)
+}
+
+// validPolicy checks the items of a routing policy, each item's record data with check.
+func (z *zone) validPolicy(r *gdns.ResourceRecordSet, check func([]string) string) string {
+	p := r.RoutingPolicy
 	switch {
 	case p.Wrr != nil:
 		if len(p.Wrr.Items) == 0 {
@@ -425,7 +414,7 @@ func (z *zone) validate(r *gdns.ResourceRecordSet) string {
 			}
 		}
 	case p.Geo != nil:
-		return checkGeo(p.Geo)
+		return checkGeo(p.Geo, check)
 	case p.PrimaryBackup != nil:
 		if r.Type != "A" && r.Type != "AAAA" {
 			return "primaryBackup routing is for A and AAAA record sets"
@@ -437,7 +426,27 @@ func (z *zone) validate(r *gdns.ResourceRecordSet) string {
 		if m := check(pt.ExternalEndpoints); m != "" {
 			return m
 		}
-		return checkGeo(p.PrimaryBackup.BackupGeoTargets)
+		return checkGeo(p.PrimaryBackup.BackupGeoTargets, check)
+	}
+	return ""
+}
+
+func checkGeo(g *gdns.RRSetRoutingPolicyGeoPolicy, check func([]string) string) string {
+	if g == nil || len(g.Items) == 0 {
+		return "a geo policy without items"
+	}
+	seen := map[string]bool{}
+	for _, it := range g.Items {
+		if !gcpRegion.MatchString(it.Location) {
+			return fmt.Sprintf("location %q is not a Google Cloud region", it.Location)
+		}
+		if seen[it.Location] {
+			return fmt.Sprintf("location %q appears twice", it.Location)
+		}
+		seen[it.Location] = true
+		if m := check(it.Rrdatas); m != "" {
+			return m
+		}
 	}
 	return ""
 }
@@ -457,7 +466,7 @@ func checkRrdata(typ, d string) string {
 		if !ipv6.MatchString(d) {
 			return fmt.Sprintf("%q is not an IPv6 address", d)
 		}
-	case "CNAME":
+	case typeCNAME:
 		if !strings.HasSuffix(d, ".") {
 			return fmt.Sprintf("the CNAME target %q does not end with a dot", d)
 		}

@@ -189,21 +189,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	parts := strings.Split(strings.TrimPrefix(path, "/2013-04-01/"), "/")
 	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization")}
-	switch {
-	case len(parts) == 2 && parts[0] == "hostedzone" && r.Method == http.MethodGet:
-		req.Op = "GetHostedZone"
-	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && r.Method == http.MethodGet:
-		req.Op = "ListResourceRecordSets"
-	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && r.Method == http.MethodPost:
-		req.Op = "ChangeResourceRecordSets"
-	case len(parts) == 2 && parts[0] == "change" && r.Method == http.MethodGet:
-		req.Op = "GetChange"
-	default:
+	if req.Op = operation(r.Method, parts); req.Op == "" {
 		writeError(w, http.StatusNotFound, "Sender", "UnknownOperationException", "no such operation "+r.Method+" "+r.URL.Path)
 		return
 	}
 	var batch changeRequest
-	if req.Op == "ChangeResourceRecordSets" {
+	if req.Op == opChangeResourceRecordSets {
 		if err := xml.Unmarshal(body, &batch); err != nil {
 			writeError(w, http.StatusBadRequest, "Sender", "InvalidInput", "malformed XML: "+err.Error())
 			return
@@ -220,38 +211,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "Sender", "InvalidClientTokenId", "The security token included in the request is invalid.")
 		return
 	}
-	lose := false
-	switch fault := s.faults.Take(req.Op); fault {
-	case "":
-	case FaultThrottle:
-		writeError(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
+	fault := s.faults.Take(req.Op)
+	if e, ok := faultAnswers[fault]; ok {
+		writeError(w, e.status, e.typ, e.code, e.msg)
 		return
-	case FaultPriorRequestNotComplete:
-		writeError(w, http.StatusBadRequest, "Sender", "PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request.")
-		return
-	case FaultTooManyRequests:
-		writeError(w, http.StatusTooManyRequests, "Sender", "TooManyRequestsException", "Too Many Requests")
-		return
-	case FaultAccessDenied:
-		writeError(w, http.StatusForbidden, "Sender", "AccessDenied", "User is not authorized to perform this action")
-		return
-	case FaultServerError:
-		writeError(w, http.StatusInternalServerError, "Receiver", "InternalFailure", "An internal error occurred")
-		return
-	case FaultLoseResponse:
-		lose = true
 	}
+	lose := fault == FaultLoseResponse
 
 	var status int
 	var out any
 	switch req.Op {
-	case "GetHostedZone":
+	case opGetHostedZone:
 		status, out = s.getHostedZone(parts[1])
-	case "ListResourceRecordSets":
+	case opListResourceRecordSets:
 		status, out = s.list(parts[1], r)
-	case "ChangeResourceRecordSets":
+	case opChangeResourceRecordSets:
 		status, out = s.change(parts[1], req.Batch)
-	case "GetChange":
+	case opGetChange:
 		status, out = http.StatusOK, &getChangeResponse{Xmlns: ns, Info: changeInfo{ID: "/change/" + parts[1], Status: "INSYNC",
 			SubmittedAt: time.Now().UTC().Format(time.RFC3339)}}
 	}
@@ -264,6 +240,42 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeXML(w, status, out)
+}
+
+const (
+	opGetHostedZone            = "GetHostedZone"
+	opListResourceRecordSets   = "ListResourceRecordSets"
+	opChangeResourceRecordSets = "ChangeResourceRecordSets"
+	opGetChange                = "GetChange"
+	pathHostedZone             = "hostedzone"
+	typeCNAME                  = "CNAME"
+)
+
+// operation names the API operation of a request, or "" for none the fake serves.
+func operation(method string, parts []string) string {
+	switch {
+	case len(parts) == 2 && parts[0] == pathHostedZone && method == http.MethodGet:
+		return opGetHostedZone
+	case len(parts) == 3 && parts[0] == pathHostedZone && parts[2] == "rrset" && method == http.MethodGet:
+		return opListResourceRecordSets
+	case len(parts) == 3 && parts[0] == pathHostedZone && parts[2] == "rrset" && method == http.MethodPost:
+		return opChangeResourceRecordSets
+	case len(parts) == 2 && parts[0] == "change" && method == http.MethodGet:
+		return opGetChange
+	}
+	return ""
+}
+
+// faultAnswers are the error answers of the faults that do nothing.
+var faultAnswers = map[string]struct {
+	status         int
+	typ, code, msg string
+}{
+	FaultThrottle:                {http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded"},
+	FaultPriorRequestNotComplete: {http.StatusBadRequest, "Sender", "PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request."},
+	FaultTooManyRequests:         {http.StatusTooManyRequests, "Sender", "TooManyRequestsException", "Too Many Requests"},
+	FaultAccessDenied:            {http.StatusForbidden, "Sender", "AccessDenied", "User is not authorized to perform this action"},
+	FaultServerError:             {http.StatusInternalServerError, "Receiver", "InternalFailure", "An internal error occurred"},
 }
 
 // hijackAndClose drops the connection without an answer.
@@ -449,6 +461,14 @@ func validate(z *zone, r *Record) string {
 	if r.TTL < 0 || r.TTL > 2147483647 {
 		return fmt.Sprintf("Invalid TTL %d in %s", r.TTL, r)
 	}
+	if m := validValues(r); m != "" {
+		return m
+	}
+	return validRouting(r)
+}
+
+// validValues checks the values of a record set of its type.
+func validValues(r *Record) string {
 	for _, v := range r.Values {
 		switch r.Type {
 		case "A":
@@ -465,9 +485,14 @@ func validate(z *zone, r *Record) string {
 			}
 		}
 	}
-	if r.Type == "CNAME" && len(r.Values) != 1 {
+	if r.Type == typeCNAME && len(r.Values) != 1 {
 		return fmt.Sprintf("Invalid Resource Record: a CNAME record set holds exactly one value, %s has %d", r, len(r.Values))
 	}
+	return ""
+}
+
+// validRouting checks a record set's routing policy and set identifier.
+func validRouting(r *Record) string {
 	routings := 0
 	if r.Weight != nil {
 		routings++
@@ -489,7 +514,7 @@ func validate(z *zone, r *Record) string {
 	}
 	if r.MultiValue {
 		routings++
-		if r.Type == "CNAME" {
+		if r.Type == typeCNAME {
 			return fmt.Sprintf("Invalid request: multivalue answer records cannot be of type CNAME: %s", r)
 		}
 	}
@@ -579,9 +604,9 @@ func consistent(recs map[key]*Record, touched map[key]bool) []string {
 				msgs = append(msgs, fmt.Sprintf("RRSet of type %s with DNS name %s has %d %s failover records: at most one is allowed", g.typ, g.name, n, role))
 			}
 		}
-		if g.typ == "CNAME" {
+		if g.typ == typeCNAME {
 			for _, other := range names[g.name] {
-				if other.Type != "CNAME" {
+				if other.Type != typeCNAME {
 					msgs = append(msgs, fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted because a conflicting RRSet of type %s "+
 						"with the same DNS name already exists", g.name, other.Type))
 					break
@@ -589,7 +614,7 @@ func consistent(recs map[key]*Record, touched map[key]bool) []string {
 			}
 		} else {
 			for _, other := range names[g.name] {
-				if other.Type == "CNAME" {
+				if other.Type == typeCNAME {
 					msgs = append(msgs, fmt.Sprintf("RRSet of type %s with DNS name %s is not permitted because a conflicting RRSet of type CNAME "+
 						"with the same DNS name already exists", g.typ, g.name))
 					break
