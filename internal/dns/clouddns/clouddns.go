@@ -266,7 +266,7 @@ type group struct {
 }
 
 func (g *group) endpoints() []*kdns.Endpoint {
-	var out []*kdns.Endpoint
+	out := make([]*kdns.Endpoint, 0, len(g.sets))
 	for _, id := range slices.Sorted(maps.Keys(g.sets)) {
 		out = append(out, g.sets[id])
 	}

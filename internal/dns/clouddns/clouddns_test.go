@@ -64,7 +64,7 @@ func routed(e *kdns.Endpoint, set string, r kdns.Routing) *kdns.Endpoint {
 }
 
 func canons(rs []*gdns.ResourceRecordSet) []string {
-	var out []string
+	out := make([]string, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, fake.Canon(r))
 	}
@@ -239,7 +239,7 @@ func sortedCanons(rs []*gdns.ResourceRecordSet) []string {
 	// The fake lists by name and type; the set list name sorts before or after its record
 	// set's depending on the name, so compare as the fake sorts.
 	byName := map[string]string{}
-	var names []string
+	names := make([]string, 0, len(rs))
 	for i, r := range rs {
 		k := r.Name + "\x00" + r.Type
 		byName[k] = out[i]
@@ -296,7 +296,7 @@ func TestBatching2500(t *testing.T) {
 	s := newFake(t)
 	p := newProvider(t, s)
 	ctx := t.Context()
-	var create []*kdns.Endpoint
+	create := make([]*kdns.Endpoint, 0, 2500)
 	for i := range 2500 {
 		create = append(create, ep(fmt.Sprintf("r%04d.example.com", i), "A", 60, fmt.Sprintf("10.%d.%d.1", i/256, i%256)))
 	}
@@ -339,7 +339,7 @@ func TestBatching2500(t *testing.T) {
 	// Record data binds before the count: 150 TXT record sets of 2,000 bytes.
 	s2 := newFake(t)
 	p2 := newProvider(t, s2)
-	var txts []*kdns.Endpoint
+	txts := make([]*kdns.Endpoint, 0, 150)
 	for i := range 150 {
 		txts = append(txts, ep(fmt.Sprintf("t%03d.example.com", i), "TXT", 60, strings.Repeat("v", 2000)))
 	}
@@ -509,7 +509,7 @@ func TestCredentialsNeverShown(t *testing.T) {
 	if err := p.ApplyChanges(ctx, &kdns.Changes{Create: []*kdns.Endpoint{ep("web.example.com", "A", 60, "192.0.2.1")}}); err != nil {
 		t.Fatal(err)
 	}
-	var errs []string
+	errs := make([]string, 0, 3)
 	s.Inject(fake.Fault{Kind: fake.FaultForbidden, Count: 1})
 	_, err := p.Records(ctx)
 	if kdns.ReasonOf(err) != kdns.ReasonUnauthorized {

@@ -73,7 +73,7 @@ func (c *change) cost() (records, chars int) {
 }
 
 func (p *Provider) changeList(zone string, c *kdns.Changes) ([]*change, error) {
-	var written []*kdns.Endpoint
+	written := make([]*kdns.Endpoint, 0, len(c.Create)+len(c.UpdateNew))
 	written = append(written, c.Create...)
 	written = append(written, c.UpdateNew...)
 	weights, err := ScaleWeights(written)

@@ -275,7 +275,7 @@ func TestBatching2500(t *testing.T) {
 	s := newFake(t)
 	p := newProvider(t, s)
 	ctx := t.Context()
-	var create []*kdns.Endpoint
+	create := make([]*kdns.Endpoint, 0, 2500)
 	for i := range 2500 {
 		create = append(create, ep(fmt.Sprintf("r%04d.example.com", i), "A", 60, fmt.Sprintf("10.%d.%d.1", i/256, i%256)))
 	}
@@ -335,7 +335,7 @@ func TestBatching2500(t *testing.T) {
 	// Values long enough that the character limit binds before the record limit.
 	s2 := newFake(t)
 	p2 := newProvider(t, s2)
-	var txts []*kdns.Endpoint
+	txts := make([]*kdns.Endpoint, 0, 100)
 	for i := range 100 {
 		txts = append(txts, ep(fmt.Sprintf("t%03d.example.com", i), "TXT", 60, strings.Repeat("v", 1000)))
 	}
@@ -360,7 +360,7 @@ func TestBatchOrderKeepsANameTogether(t *testing.T) {
 	p := newProvider(t, s)
 	ctx := t.Context()
 	s.Put(zoneID, fake.Record{Name: "m.example.com", Type: "A", TTL: 30, Values: []string{"192.0.2.9"}})
-	var create []*kdns.Endpoint
+	create := make([]*kdns.Endpoint, 0, 1503)
 	for i := range 1500 {
 		create = append(create, ep(fmt.Sprintf("a%04d.example.com", i), "A", 60, "192.0.2.1"))
 	}
@@ -523,7 +523,7 @@ func TestCredentialsNeverShown(t *testing.T) {
 	creds := &route53.Credentials{AccessKeyID: "AKIDFAKE", SecretAccessKey: secret, SessionToken: token}
 	p := newProvider(t, s, func(c *route53.Config) { c.Credentials = creds; c.Logger = logs.Logger() })
 	s.Inject(fake.Fault{Kind: fake.FaultThrottle, Count: 3})
-	var errs []string
+	errs := make([]string, 0, 4)
 	ctx := t.Context()
 	if _, err := p.Records(ctx); err != nil {
 		t.Fatal(err)

@@ -158,7 +158,7 @@ func (s *Server) Records(zoneID string) []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	z := s.zones[zoneID]
-	var out []Record
+	out := make([]Record, 0, len(z.records))
 	for _, r := range sortedRecords(z) {
 		out = append(out, *r)
 	}
@@ -190,13 +190,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(path, "/2013-04-01/"), "/")
 	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization")}
 	if req.Op = operation(r.Method, parts); req.Op == "" {
-		writeError(w, http.StatusNotFound, "Sender", "UnknownOperationException", "no such operation "+r.Method+" "+r.URL.Path)
+		writeError(w, http.StatusNotFound, sender, "UnknownOperationException", "no such operation "+r.Method+" "+r.URL.Path)
 		return
 	}
 	var batch changeRequest
 	if req.Op == opChangeResourceRecordSets {
 		if err := xml.Unmarshal(body, &batch); err != nil {
-			writeError(w, http.StatusBadRequest, "Sender", "InvalidInput", "malformed XML: "+err.Error())
+			writeError(w, http.StatusBadRequest, sender, "InvalidInput", "malformed XML: "+err.Error())
 			return
 		}
 		for _, c := range batch.Changes {
@@ -208,7 +208,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, req)
 	if s.accessKeyID != "" && !strings.Contains(req.Authorization, "Credential="+s.accessKeyID+"/") {
-		writeError(w, http.StatusForbidden, "Sender", "InvalidClientTokenId", "The security token included in the request is invalid.")
+		writeError(w, http.StatusForbidden, sender, "InvalidClientTokenId", "The security token included in the request is invalid.")
 		return
 	}
 	fault := s.faults.Take(req.Op)
@@ -249,6 +249,8 @@ const (
 	opGetChange                = "GetChange"
 	pathHostedZone             = "hostedzone"
 	typeCNAME                  = "CNAME"
+	// sender is the error type of a client's fault.
+	sender = "Sender"
 )
 
 // operation names the API operation of a request, or "" for none the fake serves.
@@ -271,11 +273,12 @@ var faultAnswers = map[string]struct {
 	status         int
 	typ, code, msg string
 }{
-	FaultThrottle:                {http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded"},
-	FaultPriorRequestNotComplete: {http.StatusBadRequest, "Sender", "PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request."},
-	FaultTooManyRequests:         {http.StatusTooManyRequests, "Sender", "TooManyRequestsException", "Too Many Requests"},
-	FaultAccessDenied:            {http.StatusForbidden, "Sender", "AccessDenied", "User is not authorized to perform this action"},
-	FaultServerError:             {http.StatusInternalServerError, "Receiver", "InternalFailure", "An internal error occurred"},
+	FaultThrottle: {http.StatusBadRequest, sender, "Throttling", "Rate exceeded"},
+	FaultPriorRequestNotComplete: {http.StatusBadRequest, sender, "PriorRequestNotComplete",
+		"The request was rejected because Route 53 was still processing a prior request."},
+	FaultTooManyRequests: {http.StatusTooManyRequests, sender, "TooManyRequestsException", "Too Many Requests"},
+	FaultAccessDenied:    {http.StatusForbidden, sender, "AccessDenied", "User is not authorized to perform this action"},
+	FaultServerError:     {http.StatusInternalServerError, "Receiver", "InternalFailure", "An internal error occurred"},
 }
 
 // hijackAndClose drops the connection without an answer.
@@ -293,7 +296,7 @@ func hijackAndClose(w http.ResponseWriter) {
 func (s *Server) zone(id string) (*zone, *errorResponse) {
 	z, ok := s.zones[id]
 	if !ok {
-		return nil, newError("Sender", "NoSuchHostedZone", "No hosted zone found with ID: "+id)
+		return nil, newError(sender, "NoSuchHostedZone", "No hosted zone found with ID: "+id)
 	}
 	return z, nil
 }
@@ -334,15 +337,15 @@ func (s *Server) list(id string, r *http.Request) (int, any) {
 	if m := q.Get("maxitems"); m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 1 {
-			return http.StatusBadRequest, newError("Sender", "InvalidInput", "maxitems must be a positive integer")
+			return http.StatusBadRequest, newError(sender, "InvalidInput", "maxitems must be a positive integer")
 		}
 		maxItems = min(n, MaxItems)
 	}
 	if q.Get("type") != "" && q.Get("name") == "" {
-		return http.StatusBadRequest, newError("Sender", "InvalidInput", "type needs name")
+		return http.StatusBadRequest, newError(sender, "InvalidInput", "type needs name")
 	}
 	if q.Get("identifier") != "" && q.Get("type") == "" {
-		return http.StatusBadRequest, newError("Sender", "InvalidInput", "identifier needs type")
+		return http.StatusBadRequest, newError(sender, "InvalidInput", "identifier needs type")
 	}
 	start := ""
 	if n := q.Get("name"); n != "" {
@@ -370,7 +373,7 @@ func (s *Server) change(id string, batch []Change) (int, any) {
 		return http.StatusNotFound, e
 	}
 	if len(batch) == 0 {
-		return http.StatusBadRequest, newError("Sender", "InvalidInput", "the change batch holds no change")
+		return http.StatusBadRequest, newError(sender, "InvalidInput", "the change batch holds no change")
 	}
 	var msgs []string
 	records, chars := BatchCost(batch)
