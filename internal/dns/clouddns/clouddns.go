@@ -626,3 +626,16 @@ func reasonOf(err error) string {
 	}
 	return "transport"
 }
+
+// AdjustEndpoints returns the Endpoints as Records reads them back once written: normalized,
+// with the default TTL filled in. A plan made from them compares like with like, so a written
+// zone plans no change.
+func AdjustEndpoints(eps []*kdns.Endpoint) []*kdns.Endpoint {
+	out := make([]*kdns.Endpoint, 0, len(eps))
+	for _, e := range eps {
+		n := e.Normalize()
+		n.TTL = ttlOf(n)
+		out = append(out, n)
+	}
+	return out
+}

@@ -180,14 +180,7 @@ func TestStrategiesWriteTheseChanges(t *testing.T) {
 			if len(got[0].Deletions) != 0 {
 				t.Fatalf("deletions %v", canons(got[0].Deletions))
 			}
-			var want []*kdns.Endpoint
-			for _, e := range tc.create {
-				n := e.Normalize()
-				if n.TTL == 0 {
-					n.TTL = clouddns.DefaultTTL
-				}
-				want = append(want, n)
-			}
+			want := clouddns.AdjustEndpoints(tc.create)
 			read, err := p.Records(ctx)
 			if err != nil {
 				t.Fatal(err)
