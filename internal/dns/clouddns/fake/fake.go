@@ -133,7 +133,11 @@ func (s *Server) Put(project, zoneName string, rrs ...*gdns.ResourceRecordSet) {
 func (s *Server) RRSets(project, zoneName string) []*gdns.ResourceRecordSet {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sorted(s.zones[project+"/"+zoneName])
+	out := sorted(s.zones[project+"/"+zoneName])
+	for i, r := range out {
+		out[i] = clone(r)
+	}
+	return out
 }
 
 // Requests returns every request answered so far.
@@ -276,7 +280,7 @@ func (s *Server) list(z *zone, r *http.Request) (int, any) {
 		}
 	}
 	end := min(start+size, len(all))
-	out := &gdns.ResourceRecordSetsListResponse{Kind: "dns#resourceRecordSetsListResponse", Rrsets: all[start:end]}
+	out := &gdns.ResourceRecordSetsListResponse{Kind: "dns#resourceRecordSetsListResponse", Rrsets: all[start:end:end]}
 	if end < len(all) {
 		out.NextPageToken = strconv.Itoa(end)
 	}
@@ -329,12 +333,14 @@ func (s *Server) create(z *zone, c *gdns.Change) (int, any) {
 		}
 		next[k] = clone(a)
 	}
+	types := map[string][]string{}
 	for k := range next {
-		for k2 := range next {
-			if k.name == k2.name && k.typ == typeCNAME && k2.typ != typeCNAME {
-				return http.StatusBadRequest, errorBody(http.StatusBadRequest, "cnameResourceRecordSetConflict",
-					fmt.Sprintf("The resource record set 'entity.change.additions' is invalid because a CNAME at %s cannot coexist with a %s", k.name, k2.typ))
-			}
+		types[k.name] = append(types[k.name], k.typ)
+	}
+	for name, ts := range types {
+		if len(ts) > 1 && slices.Contains(ts, typeCNAME) {
+			return http.StatusBadRequest, errorBody(http.StatusBadRequest, "cnameResourceRecordSetConflict",
+				fmt.Sprintf("The resource record set 'entity.change.additions' is invalid because a CNAME at %s cannot coexist with other types (%v)", name, ts))
 		}
 	}
 	z.rrsets = next
@@ -541,10 +547,11 @@ func clone(r *gdns.ResourceRecordSet) *gdns.ResourceRecordSet {
 	return &c
 }
 
+// sorted returns the zone's record sets by name and type, shared: clone what leaves the fake.
 func sorted(z *zone) []*gdns.ResourceRecordSet {
 	out := make([]*gdns.ResourceRecordSet, 0, len(z.rrsets))
 	for _, r := range z.rrsets {
-		out = append(out, clone(r))
+		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b *gdns.ResourceRecordSet) int {
 		return strings.Compare(a.Name+"\x00"+a.Type, b.Name+"\x00"+b.Type)
