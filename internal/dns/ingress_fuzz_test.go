@@ -22,8 +22,9 @@ func FuzzPlanIngress(f *testing.F) {
 	f.Add(uint8(3), "us-east1,lb-a.example.net,1,1;eu,lb-b.example.net,1,1;eu,,1,1")
 	strategies := []string{dns.StrategyRoundRobin, dns.RoutingWeighted, dns.RoutingFailover, dns.RoutingGeo}
 	f.Fuzz(func(t *testing.T, s uint8, spec string) {
-		var clusters []dns.IngressCluster
-		for i, c := range strings.Split(spec, ";") {
+		specs := strings.Split(spec, ";")
+		clusters := make([]dns.IngressCluster, 0, len(specs))
+		for i, c := range specs {
 			fields := strings.Split(c, ",")
 			for len(fields) < 4 {
 				fields = append(fields, "")

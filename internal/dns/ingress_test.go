@@ -36,7 +36,10 @@ func up(name, region string, endpoints int64, targets ...string) IngressCluster 
 func notReady(c IngressCluster) IngressCluster { c.Ready = false; return c }
 
 func ingRec(typ, set string, routing *Routing, targets ...string) *Endpoint {
-	return &Endpoint{DNSName: shop, RecordType: typ, Targets: targets, TTL: 30, SetIdentifier: set, Routing: routing, Labels: map[string]string{LabelResource: ingRes}}
+	return &Endpoint{
+		DNSName: shop, RecordType: typ, Targets: targets, TTL: 30, SetIdentifier: set, Routing: routing,
+		Labels: map[string]string{LabelResource: ingRes},
+	}
 }
 
 func weighted(w int64, region string) *Routing {
@@ -49,7 +52,9 @@ var (
 	secondary = &Routing{Policy: RoutingFailover}
 )
 
-func addr(ip string, clusters ...string) IngressAddress { return IngressAddress{IP: ip, Clusters: clusters} }
+func addr(ip string, clusters ...string) IngressAddress {
+	return IngressAddress{IP: ip, Clusters: clusters}
+}
 func hostAddr(h string, clusters ...string) IngressAddress {
 	return IngressAddress{Hostname: h, Clusters: clusters}
 }
@@ -64,6 +69,13 @@ func fleet() []IngressCluster {
 		up("us-b", "us-east1", 2, "10.0.0.2"),
 		up("eu", "europe-west1", 4, "10.0.1.1", "2001:db8::1"),
 		up("asia", "asia-east1", 1, "10.0.2.1"),
+	}
+}
+
+// fleetAddresses are the addresses of fleet() when every cluster is reached.
+func fleetAddresses() []IngressAddress {
+	return []IngressAddress{
+		addr("10.0.0.1", "us-a"), addr("10.0.0.2", "us-b"), addr("10.0.1.1", "eu"), addr("10.0.2.1", "asia"), addr("2001:db8::1", "eu"),
 	}
 }
 
@@ -109,7 +121,7 @@ func TestPlanIngress(t *testing.T) {
 				ingRec("A", "", nil, "10.0.0.1", "10.0.0.2", "10.0.1.1", "10.0.2.1"),
 				ingRec("AAAA", "", nil, "2001:db8::1"),
 			},
-			wantAddresses: []IngressAddress{addr("10.0.0.1", "us-a"), addr("10.0.0.2", "us-b"), addr("10.0.1.1", "eu"), addr("10.0.2.1", "asia"), addr("2001:db8::1", "eu")},
+			wantAddresses: fleetAddresses(),
 		},
 		{
 			name: "RoundRobin: not Ready, no ready endpoint and no load-balancer address each leave a cluster out",
@@ -139,7 +151,7 @@ func TestPlanIngress(t *testing.T) {
 				ingRec("A", "us-b", weighted(2, "us-east1"), "10.0.0.2"),
 				ingRec("AAAA", "eu", weighted(4, "europe-west1"), "2001:db8::1"),
 			},
-			wantAddresses: []IngressAddress{addr("10.0.0.1", "us-a"), addr("10.0.0.2", "us-b"), addr("10.0.1.1", "eu"), addr("10.0.2.1", "asia"), addr("2001:db8::1", "eu")},
+			wantAddresses: fleetAddresses(),
 		},
 		{
 			name: "Weighted: an unhealthy cluster has no set; 0 ready endpoints is out, not weight 0",
@@ -228,7 +240,7 @@ func TestPlanIngress(t *testing.T) {
 				ingRec("A", "us-b", geo("us-east1"), "10.0.0.2"),
 				ingRec("AAAA", "eu", geo("europe-west1"), "2001:db8::1"),
 			},
-			wantAddresses: []IngressAddress{addr("10.0.0.1", "us-a"), addr("10.0.0.2", "us-b"), addr("10.0.1.1", "eu"), addr("10.0.2.1", "asia"), addr("2001:db8::1", "eu")},
+			wantAddresses: fleetAddresses(),
 		},
 		{
 			name: "Geo: an unhealthy cluster has no set",
@@ -377,7 +389,8 @@ func TestPlanIngressRejectsBadInput(t *testing.T) {
 		{"empty host", func(in *IngressInput) { in.Host = "" }, `host "" is not a DNS name`},
 		{"domain with a trailing dot", func(in *IngressInput) { in.Domain = "example.com." }, `domain "example.com." is not a DNS name`},
 		{"unknown strategy", func(in *IngressInput) { in.Strategy = "Latency" }, `strategy "Latency" is not one of RoundRobin, Weighted, Failover, Geo`},
-		{"failover without primary region", func(in *IngressInput) { in.Strategy, in.PrimaryRegion = RoutingFailover, "" }, "strategy Failover needs a primary region"},
+		{"failover without primary region", func(in *IngressInput) { in.Strategy, in.PrimaryRegion = RoutingFailover, "" },
+			"strategy Failover needs a primary region"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,10 +20,13 @@ func withGLB(glb v1alpha1.GlobalLoadBalancer) *v1alpha1.FederatedIngress {
 func TestValidGlobalLoadBalancersAreAccepted(t *testing.T) {
 	for name, glb := range map[string]v1alpha1.GlobalLoadBalancer{
 		"dns round robin": {Mode: v1alpha1.GlobalLoadBalancerDNS, Host: "shop.example.com"},
-		"dns weighted":    {Mode: v1alpha1.GlobalLoadBalancerDNS, Host: "shop.example.com", DomainRef: "example", Strategy: v1alpha1.StrategyWeighted, TTL: ptr.To[int64](5)},
-		"dns failover":    {Host: "shop.example.com", Strategy: v1alpha1.StrategyFailover, PrimaryRegion: "us-east1"},
-		"dns geo":         {Host: "a.b.example.com", Strategy: v1alpha1.StrategyGeo, TTL: ptr.To[int64](86400)},
-		"gclb":            {Mode: v1alpha1.GlobalLoadBalancerGCLB, StaticIPName: "shop-ip"},
+		"dns weighted": {
+			Mode: v1alpha1.GlobalLoadBalancerDNS, Host: "shop.example.com", DomainRef: "example",
+			Strategy: v1alpha1.StrategyWeighted, TTL: ptr.To[int64](5),
+		},
+		"dns failover": {Host: "shop.example.com", Strategy: v1alpha1.StrategyFailover, PrimaryRegion: "us-east1"},
+		"dns geo":      {Host: "a.b.example.com", Strategy: v1alpha1.StrategyGeo, TTL: ptr.To[int64](86400)},
+		"gclb":         {Mode: v1alpha1.GlobalLoadBalancerGCLB, StaticIPName: "shop-ip"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)

@@ -226,7 +226,8 @@ func (z *Zone) validate(e *dns.Endpoint) error {
 	case e.Routing != nil && e.SetIdentifier == "":
 		return fmt.Errorf("%s: a record set with a routing policy needs a set identifier: %w", e, ErrInvalidRecord)
 	case e.Routing != nil && !slices.Contains([]string{dns.RoutingWeighted, dns.RoutingFailover, dns.RoutingGeo}, e.Routing.Policy):
-		return fmt.Errorf("%s: routing policy %q is not one of %s, %s, %s: %w", e, e.Routing.Policy, dns.RoutingWeighted, dns.RoutingFailover, dns.RoutingGeo, ErrInvalidRecord)
+		return fmt.Errorf("%s: routing policy %q is not one of %s, %s, %s: %w",
+			e, e.Routing.Policy, dns.RoutingWeighted, dns.RoutingFailover, dns.RoutingGeo, ErrInvalidRecord)
 	case e.Routing != nil && e.Routing.Weight < 0:
 		return fmt.Errorf("%s: negative weight %d: %w", e, e.Routing.Weight, ErrInvalidRecord)
 	}
