@@ -352,6 +352,19 @@ type FederatedIngressSpec struct {
 	FederatedSpec `json:",inline"`
 }
 
+// Names the GCE ingress controller reads, which a FederatedIngress of mode GCLB writes into members.
+const (
+	// AnnotationGlobalStaticIPName on a member Ingress names the reserved global static IP its
+	// load balancer uses: spec.globalLoadBalancer.staticIPName.
+	AnnotationGlobalStaticIPName = "kubernetes.io/ingress.global-static-ip-name"
+	// IngressUIDNamespace and IngressUIDName are the member ConfigMap whose keys IngressUIDKey
+	// and IngressProviderUIDKey the GCE ingress controller puts in its resources' names.
+	IngressUIDNamespace   = "kube-system"
+	IngressUIDName        = "ingress-uid"
+	IngressUIDKey         = "uid"
+	IngressProviderUIDKey = "provider-uid"
+)
+
 // GlobalLoadBalancerMode is how a FederatedIngress gets its global address.
 // +kubebuilder:validation:Enum=DNS;GCLB
 type GlobalLoadBalancerMode string
