@@ -365,6 +365,18 @@ const (
 	IngressProviderUIDKey = "provider-uid"
 )
 
+// Reasons of a FederatedIngress's GlobalAddressReady condition (ConditionGlobalAddressReady).
+const (
+	// ReasonGlobalAddressReady (True): the global address answers as status.addresses says.
+	ReasonGlobalAddressReady = "AddressReady"
+	// ReasonWaitingForAddress (False): no address yet (mode GCLB: no member Ingress reports the
+	// static IP; no member holds the Ingress).
+	ReasonWaitingForAddress = "WaitingForAddress"
+	// ReasonUIDNotShared (False, mode GCLB): a placed cluster does not hold the federation's
+	// ingress uid yet (not Ready, or the write failed); the message names it.
+	ReasonUIDNotShared = "UIDNotShared"
+)
+
 // GlobalLoadBalancerMode is how a FederatedIngress gets its global address.
 // +kubebuilder:validation:Enum=DNS;GCLB
 type GlobalLoadBalancerMode string
