@@ -22,7 +22,7 @@ type glb struct {
 
 // startGLB serves example.com with a geo table: 10.1.0.0/16 is us-east1, 10.2.0.0/16
 // europe-west1, and the loopback source of queries without a client subnet europe-west1.
-func startGLB(t *testing.T) *glb {
+func startGLB(t testing.TB) *glb {
 	t.Helper()
 	geo, err := NewGeoTable([]GeoRegion{
 		{Region: "us-east1", CIDRs: []string{"10.1.0.0/16"}},
@@ -49,7 +49,7 @@ func startGLB(t *testing.T) *glb {
 }
 
 // publish plans the global address of the clusters with strategy and puts it in the store.
-func (g *glb) publish(t *testing.T, strategy string, clusters ...kfeddns.IngressCluster) {
+func (g *glb) publish(t testing.TB, strategy string, clusters ...kfeddns.IngressCluster) {
 	t.Helper()
 	plan, err := kfeddns.PlanIngress(kfeddns.IngressInput{
 		Name: "web", Namespace: "shop", Host: shop, Domain: "example.com", TTL: 5,
