@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func TestGCLBSharesOneUIDAndReportsTheStaticIP(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "gclb")
 	members := slices.Clone(fed.Members)
-	slices.SortFunc(members, func(a, b *framework.Cluster) int { return compareStrings(a.Name, b.Name) })
+	slices.SortFunc(members, func(a, b *framework.Cluster) int { return strings.Compare(a.Name, b.Name) })
 	first, second, third := members[0], members[1], members[2]
 
 	// The first member has no uid; the second's is the first found; the third has another.
@@ -148,14 +149,4 @@ func TestGCLBSharesOneUIDAndReportsTheStaticIP(t *testing.T) {
 			g.Expect(memberUID(g, m)).To(HaveKeyWithValue("uid", "aaaa1111"), "in %s", m.Name)
 		}
 	}).WithTimeout(3 * time.Second).Should(Succeed())
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

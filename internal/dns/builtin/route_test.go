@@ -1,7 +1,7 @@
 package builtin
 
 import (
-	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,16 +35,7 @@ func startGLB(t testing.TB) *glb {
 	if err := g.srv.SetZone(Zone{Name: "example.com", Store: g.store, Geo: geo}); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := g.srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	serve(t, g.srv)
 	return g
 }
 
@@ -101,21 +92,9 @@ func (g *glb) ask(t *testing.T, subnet string, bits uint8) (addrs []string, scop
 
 func expectAddrs(t *testing.T, what string, got []string, want ...string) {
 	t.Helper()
-	if !equalStrings(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("%s: answered %v, want %v", what, got, want)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestGeoAnswersTheClientsRegion(t *testing.T) {
