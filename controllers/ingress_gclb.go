@@ -72,7 +72,15 @@ func (r *GCLBReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	if err := r.Client.Get(ctx, req.NamespacedName, ing); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !isGCLB(ing) || !ing.DeletionTimestamp.IsZero() {
+	if !ing.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	if !isGCLB(ing) {
+		// Without a global address nobody owns what this controller wrote: take it away. A DNS
+		// global address belongs to the DNS controller, which writes both itself.
+		if ing.Spec.GlobalLoadBalancer == nil {
+			return ctrl.Result{}, r.clearStatus(ctx, ing)
+		}
 		return ctrl.Result{}, nil
 	}
 	placed := make([]string, 0, len(ing.Status.Clusters))
@@ -353,39 +361,63 @@ func gclbCondition(generation int64, f gclbFacts, addrs []v1alpha1.GlobalAddress
 	return c
 }
 
-// patchStatus writes what the controller owns, conditional on the resourceVersion; after a
-// conflict it reads the object again and writes its parts onto that, keeping every other
-// writer's work.
+// patchStatus writes what the controller learned: status.addresses and GlobalAddressReady.
 func (r *GCLBReconciler) patchStatus(ctx context.Context, ing *v1alpha1.FederatedIngress, f gclbFacts) error {
+	return r.patchOwned(ctx, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
+		setGCLBStatus(st, generation, f)
+	})
+}
+
+// patchOwned applies set (which changes only what this controller owns) to the status and
+// writes it when it changed, conditional on the resourceVersion; after a conflict it reads the
+// object again and applies set onto that, keeping every other writer's work.
+func (r *GCLBReconciler) patchOwned(ctx context.Context, ing *v1alpha1.FederatedIngress, set func(*v1alpha1.FederatedIngressStatus, int64)) error {
+	key := client.ObjectKeyFromObject(ing)
 	for range 5 {
 		before := ing.DeepCopy()
-		setGCLBStatus(&ing.Status, ing.Generation, f)
+		set(&ing.Status, ing.Generation)
 		if equality.Semantic.DeepEqual(before.Status, ing.Status) {
 			return nil
 		}
 		err := r.Client.Status().Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-		if !apierrors.IsConflict(err) {
-			if err != nil {
-				return fmt.Errorf("patching the status of FederatedIngress %s: %w", client.ObjectKeyFromObject(ing), err)
-			}
+		if err == nil {
 			return nil
 		}
-		fresh := &v1alpha1.FederatedIngress{}
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ing), fresh); err != nil {
-			return fmt.Errorf("reading FederatedIngress %s again: %w", client.ObjectKeyFromObject(ing), err)
+		if !apierrors.IsConflict(err) {
+			return fmt.Errorf("patching the status of FederatedIngress %s: %w", key, err)
 		}
-		ing = fresh
+		ing = &v1alpha1.FederatedIngress{}
+		if err := r.APIReader.Get(ctx, key, ing); err != nil {
+			return fmt.Errorf("reading FederatedIngress %s again: %w", key, err)
+		}
 	}
-	return fmt.Errorf("patching the status of FederatedIngress %s: conflicts on every try", client.ObjectKeyFromObject(ing))
+	return fmt.Errorf("patching the status of FederatedIngress %s: conflicts on every try", key)
+}
+
+// clearStatus removes status.addresses and GlobalAddressReady from an Ingress without a global address.
+func (r *GCLBReconciler) clearStatus(ctx context.Context, ing *v1alpha1.FederatedIngress) error {
+	return r.patchOwned(ctx, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
+		st.Addresses = nil
+		if meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionGlobalAddressReady) {
+			conditions.Summarize(&st.Conditions, generation)
+		}
+	})
 }
 
 // SetupWithManager registers the controller: GCLB FederatedIngresses, cluster verdicts, and the
 // member Ingresses' events (the static IP they report).
 func (r *GCLBReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	gclbOnly := predicate.NewPredicateFuncs(func(o client.Object) bool {
+	isGCLBObject := func(o client.Object) bool {
 		ing, ok := o.(*v1alpha1.FederatedIngress)
 		return ok && isGCLB(ing)
-	})
+	}
+	// An update passes when the Ingress is GCLB before or after it: leaving GCLB is cleaned up.
+	gclbOnly := predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return isGCLBObject(e.Object) },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return isGCLBObject(e.ObjectOld) || isGCLBObject(e.ObjectNew) },
+		GenericFunc: func(e event.GenericEvent) bool { return isGCLBObject(e.Object) },
+	}
 	events := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		r.Registry.OnObject(func(_ string, o client.Object) {
 			origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])

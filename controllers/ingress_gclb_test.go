@@ -149,4 +149,15 @@ func TestGCLBSharesOneUIDAndReportsTheStaticIP(t *testing.T) {
 			g.Expect(memberUID(g, m)).To(HaveKeyWithValue("uid", "aaaa1111"), "in %s", m.Name)
 		}
 	}).WithTimeout(3 * time.Second).Should(Succeed())
+
+	// Without a global address, the address and its condition leave the status; Ready stands on
+	// propagation alone. (The static IP annotation stays on the member Ingresses: propagation
+	// does not yet take away a field it applied before and no longer wants.)
+	updateHost(t, ing, func() { ing.Spec.GlobalLoadBalancer = nil })
+	g.Eventually(func(g Gomega) {
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(ing), ing)).To(Succeed())
+		g.Expect(ing.Status.Addresses).To(BeEmpty())
+		g.Expect(meta.FindStatusCondition(ing.Status.Conditions, v1alpha1.ConditionGlobalAddressReady)).To(BeNil())
+		g.Expect(meta.IsStatusConditionTrue(ing.Status.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
+	}).Should(Succeed())
 }
