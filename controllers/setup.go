@@ -84,5 +84,9 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 			return nil, fmt.Errorf("setting up the %s controller: %w", k.Name, err)
 		}
 	}
+	gclb := &GCLBReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: reg, Namespace: o.Namespace}
+	if err := gclb.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the GCLB controller of FederatedIngresses: %w", err)
+	}
 	return reg, nil
 }

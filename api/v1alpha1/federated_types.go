@@ -342,7 +342,164 @@ type FederatedIngressSpec struct {
 	// +required
 	Template IngressTemplate `json:"template"`
 
+	// GlobalLoadBalancer gives the Ingress one global address in front of its member clusters:
+	// a DNS name that answers with the healthy clusters' load-balancer addresses (mode DNS),
+	// or one GCE global load balancer shared by the members' ingress controllers (mode GCLB).
+	// Without it each member Ingress keeps its own address only.
+	// +optional
+	GlobalLoadBalancer *GlobalLoadBalancer `json:"globalLoadBalancer,omitempty"`
+
 	FederatedSpec `json:",inline"`
+}
+
+// Names the GCE ingress controller reads, which a FederatedIngress of mode GCLB writes into members.
+const (
+	// AnnotationGlobalStaticIPName on a member Ingress names the reserved global static IP its
+	// load balancer uses: spec.globalLoadBalancer.staticIPName.
+	AnnotationGlobalStaticIPName = "kubernetes.io/ingress.global-static-ip-name"
+	// IngressUIDNamespace and IngressUIDName are the member ConfigMap whose keys IngressUIDKey
+	// and IngressProviderUIDKey the GCE ingress controller puts in its resources' names.
+	IngressUIDNamespace   = "kube-system"
+	IngressUIDName        = "ingress-uid"
+	IngressUIDKey         = "uid"
+	IngressProviderUIDKey = "provider-uid"
+)
+
+// Reasons of a FederatedIngress's GlobalAddressReady condition (ConditionGlobalAddressReady).
+const (
+	// ReasonGlobalAddressReady (True): the global address answers as status.addresses says.
+	ReasonGlobalAddressReady = "AddressReady"
+	// ReasonWaitingForAddress (False): no address yet (mode GCLB: no member Ingress reports the
+	// static IP; no member holds the Ingress).
+	ReasonWaitingForAddress = "WaitingForAddress"
+	// ReasonUIDNotShared (False, mode GCLB): a placed cluster does not hold the federation's
+	// ingress uid yet (not Ready, or the write failed); the message names it.
+	ReasonUIDNotShared = "UIDNotShared"
+)
+
+// GlobalLoadBalancerMode is how a FederatedIngress gets its global address.
+// +kubebuilder:validation:Enum=DNS;GCLB
+type GlobalLoadBalancerMode string
+
+// The modes of a global load balancer.
+const (
+	// GlobalLoadBalancerDNS publishes spec.globalLoadBalancer.host in a FederatedDomain, answered
+	// with the load-balancer addresses of the healthy member Ingresses.
+	GlobalLoadBalancerDNS GlobalLoadBalancerMode = "DNS"
+	// GlobalLoadBalancerGCLB makes the GCE ingress controllers of the members (GKE) program one
+	// global load balancer on the static IP spec.globalLoadBalancer.staticIPName.
+	GlobalLoadBalancerGCLB GlobalLoadBalancerMode = "GCLB"
+)
+
+// GlobalLoadBalancingStrategy is how a DNS global address chooses among the healthy clusters.
+// +kubebuilder:validation:Enum=RoundRobin;Weighted;Failover;Geo
+type GlobalLoadBalancingStrategy string
+
+// The strategies of a DNS global address.
+const (
+	// StrategyRoundRobin answers with every healthy cluster's address.
+	StrategyRoundRobin GlobalLoadBalancingStrategy = "RoundRobin"
+	// StrategyWeighted answers with one healthy cluster's address, picked with a probability
+	// proportional to the ready endpoints of the backend Service there.
+	StrategyWeighted GlobalLoadBalancingStrategy = "Weighted"
+	// StrategyFailover answers with the healthy clusters of primaryRegion, else with every other
+	// healthy cluster.
+	StrategyFailover GlobalLoadBalancingStrategy = "Failover"
+	// StrategyGeo answers with the healthy clusters of the client's region, else with every
+	// healthy cluster.
+	StrategyGeo GlobalLoadBalancingStrategy = "Geo"
+)
+
+// GlobalLoadBalancer is the global address of a FederatedIngress.
+//
+// A cluster is healthy for the Ingress when it is Ready, its member Ingress has a load-balancer
+// address, and the Ingress's backend Service has at least one ready endpoint there.
+//
+// +kubebuilder:validation:XValidation:rule="self.mode != 'DNS' || has(self.host)",message="host is required when mode is DNS",fieldPath=".host"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'GCLB' || has(self.staticIPName)",message="staticIPName is required when mode is GCLB",fieldPath=".staticIPName"
+// +kubebuilder:validation:XValidation:rule="self.strategy != 'Failover' || has(self.primaryRegion)",message="primaryRegion is required when strategy is Failover",fieldPath=".primaryRegion"
+type GlobalLoadBalancer struct {
+	// Mode is how the global address is made: DNS (a name in a FederatedDomain that answers
+	// with the healthy clusters' addresses) or GCLB (one GCE global load balancer on a static IP,
+	// programmed by the members' GCE ingress controllers).
+	// +optional
+	// +kubebuilder:default=DNS
+	Mode GlobalLoadBalancerMode `json:"mode,omitempty"`
+
+	// Host is the DNS name of the global address (mode DNS), e.g. shop.example.com: lower
+	// case, without a trailing dot, in the domain of the FederatedDomain.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?[.])*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="host must be a DNS name: lower-case labels of letters, digits and '-' separated by dots, without a trailing dot"
+	Host string `json:"host,omitempty"`
+
+	// DomainRef is the name of the FederatedDomain the host is published in (mode DNS); empty
+	// means the only one, when exactly one exists.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	DomainRef string `json:"domainRef,omitempty"`
+
+	// Strategy is how the DNS answer (mode DNS) chooses among the healthy clusters: RoundRobin (all of
+	// them), Weighted (one, with a probability proportional to the backend Service's ready
+	// endpoints there), Failover (those of primaryRegion, else the others) or Geo (those of the
+	// client's region, else all of them).
+	// +optional
+	// +kubebuilder:default=RoundRobin
+	Strategy GlobalLoadBalancingStrategy `json:"strategy,omitempty"`
+
+	// PrimaryRegion is the region whose clusters answer while one of them is healthy
+	// (strategy Failover), as FederatedClusters name their regions.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	PrimaryRegion string `json:"primaryRegion,omitempty"`
+
+	// StaticIPName is the name of the reserved global static IP address (mode GCLB), set on every
+	// member Ingress as kubernetes.io/ingress.global-static-ip-name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="staticIPName must be a GCE resource name: a lower-case letter, then letters, digits and '-', not ending in '-'"
+	StaticIPName string `json:"staticIPName,omitempty"`
+
+	// TTL of the host's records in seconds (mode DNS); unset means the FederatedDomain's.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=86400
+	TTL *int64 `json:"ttl,omitempty"`
+}
+
+// GlobalAddress is one address of a FederatedIngress's global address, in the shape of an
+// Ingress's load-balancer status: what a client reaches now, and through which clusters.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.ip) != has(self.hostname)",message="exactly one of ip and hostname must be set"
+type GlobalAddress struct {
+	// IP is an IPv4 or IPv6 address clients reach.
+	// +optional
+	// +kubebuilder:validation:MaxLength=45
+	IP string `json:"ip,omitempty"`
+
+	// Hostname is a DNS name clients reach (a load balancer known by name).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Hostname string `json:"hostname,omitempty"`
+
+	// Clusters are the member clusters behind the address, sorted.
+	// +optional
+	// +listType=set
+	Clusters []string `json:"clusters,omitempty"`
+}
+
+// FederatedIngressStatus is the status of a FederatedIngress: the status of every federated
+// kind and its global address.
+type FederatedIngressStatus struct {
+	FederatedStatus `json:",inline"`
+
+	// Addresses are what the global address answers now, and through which clusters: the healthy
+	// clusters' load-balancer addresses (mode DNS; with strategy Failover the primary region's
+	// while one is healthy; with Geo every region's, each client getting its own), or the static
+	// IP once a member Ingress reports it (mode GCLB). Empty when nothing is healthy.
+	// +optional
+	// +listType=atomic
+	Addresses []GlobalAddress `json:"addresses,omitempty"`
 }
 
 // FederatedIngress is an Ingress created in member clusters.
@@ -353,6 +510,8 @@ type FederatedIngressSpec struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Clusters",type=integer,JSONPath=`.status.clusterCount`
+// +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.spec.globalLoadBalancer.host`
+// +kubebuilder:printcolumn:name="Strategy",type=string,JSONPath=`.spec.globalLoadBalancer.strategy`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type FederatedIngress struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -361,7 +520,7 @@ type FederatedIngress struct {
 	// +required
 	Spec FederatedIngressSpec `json:"spec"`
 	// +optional
-	Status FederatedStatus `json:"status,omitempty"`
+	Status FederatedIngressStatus `json:"status,omitempty"`
 }
 
 // FederatedIngressList is a list of FederatedIngress.
@@ -388,8 +547,8 @@ func (o *FederatedIngress) GetOverrides() []ClusterOverride { return o.Spec.Over
 // GetReplicaScheduling returns nil: an Ingress has no replicas.
 func (o *FederatedIngress) GetReplicaScheduling() *ReplicaScheduling { return nil }
 
-// GetFederatedStatus returns the status.
-func (o *FederatedIngress) GetFederatedStatus() *FederatedStatus { return &o.Status }
+// GetFederatedStatus returns the status every federated kind shares.
+func (o *FederatedIngress) GetFederatedStatus() *FederatedStatus { return &o.Status.FederatedStatus }
 
 // TemplateObject returns the template as an Ingress object.
 func (o *FederatedIngress) TemplateObject() (map[string]any, error) {

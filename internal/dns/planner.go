@@ -3,7 +3,6 @@ package dns
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 )
@@ -205,26 +204,9 @@ func PlanService(in ServiceInput) (*ServicePlan, error) {
 
 // classify splits a target's ingress into IPv4, IPv6 addresses and hostnames, reporting what is neither.
 func (p *ServicePlan) classify(global string, t ServiceTarget) (v4, v6, hosts []string) {
-	for _, s := range t.IPs {
-		a, err := netip.ParseAddr(s)
-		if err != nil || a.Zone() != "" {
-			p.omit(global, t.Cluster, s, OmitNotAnAddress)
-			continue
-		}
-		a = a.Unmap()
-		if a.Is4() {
-			v4 = append(v4, a.String())
-		} else {
-			v6 = append(v6, a.String())
-		}
-	}
-	for _, h := range t.Hostnames {
-		h = strings.TrimSuffix(strings.ToLower(h), ".")
-		if !isName(h) {
-			p.omit(global, t.Cluster, h, OmitBadHostname)
-			continue
-		}
-		hosts = append(hosts, h)
+	v4, v6, hosts, bad := classifyTargets(t.IPs, t.Hostnames)
+	for _, b := range bad {
+		p.omit(global, t.Cluster, b.target, b.reason)
 	}
 	return v4, v6, hosts
 }

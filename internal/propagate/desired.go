@@ -35,7 +35,9 @@ type Target struct {
 //     and the annotation federation.kfed.io/origin: <Kind>/<namespace>/<name>;
 //   - the template's other fields (never its status), or the Secret's type and data;
 //   - spec.replicas set to *t.Replicas when given;
-//   - then the overrides that select the cluster, in order, as RFC 6902 patches.
+//   - then the overrides that select the cluster, in order, as RFC 6902 patches;
+//   - for a FederatedIngress of mode GCLB, the annotation kubernetes.io/ingress.global-static-ip-name:
+//     <spec.globalLoadBalancer.staticIPName>, which overrides cannot change.
 //
 // With the annotation federation.kfed.io/retain-replicas: "true" on obj, spec.replicas is left
 // out. An override cannot change the identity of the object (apiVersion, kind, name,
@@ -102,6 +104,9 @@ func Desired(obj Federated, t Target) (*unstructured.Unstructured, error) {
 		return nil, errors.New("spec.overrides change the apiVersion, kind, name or namespace of the member object")
 	}
 	markManaged(u, obj)
+	if ing, ok := obj.(*v1alpha1.FederatedIngress); ok {
+		setGlobalStaticIP(u, ing)
+	}
 	if obj.GetAnnotations()[v1alpha1.AnnotationRetainReplicas] == "true" {
 		unstructured.RemoveNestedField(u.Object, "spec", "replicas")
 	}
@@ -236,6 +241,21 @@ func markManaged(u *unstructured.Unstructured, obj Federated) {
 		annotations = map[string]string{}
 	}
 	annotations[v1alpha1.AnnotationOrigin] = FormatOrigin(OriginOf(obj))
+	u.SetAnnotations(annotations)
+}
+
+// setGlobalStaticIP puts the static IP of a GCLB global address on the member Ingress, after the
+// overrides, so that every member's GCE ingress controller programs the one load balancer.
+func setGlobalStaticIP(u *unstructured.Unstructured, ing *v1alpha1.FederatedIngress) {
+	glb := ing.Spec.GlobalLoadBalancer
+	if glb == nil || glb.Mode != v1alpha1.GlobalLoadBalancerGCLB || glb.StaticIPName == "" {
+		return
+	}
+	annotations := u.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[v1alpha1.AnnotationGlobalStaticIPName] = glb.StaticIPName
 	u.SetAnnotations(annotations)
 }
 

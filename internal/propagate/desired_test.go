@@ -353,6 +353,40 @@ func TestDesired(t *testing.T) {
 			}),
 		},
 		{
+			name: "Ingress of a GCLB global address: the static IP annotation, whatever the overrides say",
+			obj: &v1alpha1.FederatedIngress{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+				Spec: v1alpha1.FederatedIngressSpec{
+					Template: v1alpha1.IngressTemplate{
+						Metadata: v1alpha1.TemplateMeta{Annotations: map[string]string{v1alpha1.AnnotationGlobalStaticIPName: "old-ip"}},
+					},
+					GlobalLoadBalancer: &v1alpha1.GlobalLoadBalancer{Mode: v1alpha1.GlobalLoadBalancerGCLB, StaticIPName: "shop-ip"},
+					FederatedSpec: v1alpha1.FederatedSpec{Overrides: []v1alpha1.ClusterOverride{{ClusterName: us.Name, Patches: []v1alpha1.Patch{
+						{Op: v1alpha1.PatchOpReplace, Path: "/metadata/annotations/kubernetes.io~1ingress.global-static-ip-name", Value: value("other-ip")},
+					}}}},
+				},
+			},
+			target: Target{Cluster: us},
+			want: native(t, &networkingv1.Ingress{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+				ObjectMeta: meta("FederatedIngress", "web", nil, map[string]string{v1alpha1.AnnotationGlobalStaticIPName: "shop-ip"}),
+			}),
+		},
+		{
+			name: "Ingress of a DNS global address: no static IP annotation",
+			obj: &v1alpha1.FederatedIngress{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+				Spec: v1alpha1.FederatedIngressSpec{
+					GlobalLoadBalancer: &v1alpha1.GlobalLoadBalancer{Mode: v1alpha1.GlobalLoadBalancerDNS, Host: "shop.example.com", StaticIPName: "shop-ip"},
+				},
+			},
+			target: Target{Cluster: us},
+			want: native(t, &networkingv1.Ingress{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+				ObjectMeta: meta("FederatedIngress", "web", nil, nil),
+			}),
+		},
+		{
 			name: "FederatedObject: the template's name, the object's namespace, no status or server fields",
 			obj: &v1alpha1.FederatedObject{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "widget-fed"},

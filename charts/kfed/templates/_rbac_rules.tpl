@@ -78,6 +78,13 @@
 {{- end }}
 {{- define "kfed.managerRoleRules" -}}
 - apiGroups:
+  - ""
+  resources:
+  - configmaps
+  verbs:
+  - create
+  - get
+- apiGroups:
   - coordination.k8s.io
   resources:
   - leases

@@ -88,19 +88,20 @@ func (s *Server) answer(r *dns.Msg, src netip.Addr, isTCP bool) *dns.Msg {
 		return finish()
 	}
 	client.Region = z.cfg.Geo.Region(clientAddr(client))
+	m.Authoritative = true
+	byRegion := s.resolve(m, z, client, qname, q.Qtype)
 	if ecs != nil && respOpt != nil {
-		// The scope says how much of the subnet the answer depends on: all of it when a
-		// selection hook may pick by region, none otherwise (RFC 7871 section 7.2.1).
+		// The scope says how much of the subnet the answer depends on (RFC 7871 section
+		// 7.2.1): all of it when a record set was picked by the client's region through a geo
+		// table, none otherwise, so that resolvers cache other answers for every client.
 		scope := uint8(0)
-		if z.cfg.Geo.Len() > 0 && z.cfg.Select != nil {
+		if byRegion {
 			scope = ecs.SourceNetmask
 		}
 		respOpt.Option = append(respOpt.Option, &dns.EDNS0_SUBNET{
 			Code: dns.EDNS0SUBNET, Family: ecs.Family, SourceNetmask: ecs.SourceNetmask, SourceScope: scope, Address: ecs.Address,
 		})
 	}
-	m.Authoritative = true
-	s.resolve(m, z, client, qname, q.Qtype)
 	return finish()
 }
 
@@ -153,66 +154,75 @@ func clientOf(opt *dns.OPT, src netip.Addr) (Client, *dns.EDNS0_SUBNET, bool) {
 }
 
 // resolve fills the answer (and the authority on a negative answer) for qname/qtype in z,
-// following CNAMEs through the server's zones.
-func (s *Server) resolve(m *dns.Msg, z *zone, client Client, qname string, qtype uint16) {
+// following CNAMEs through the server's zones. It tells whether a record set was picked by the
+// client's region in a zone with a geo table.
+func (s *Server) resolve(m *dns.Msg, z *zone, client Client, qname string, qtype uint16) (byRegion bool) {
 	seen := map[string]bool{}
+	answer := func(z *zone, qname string, qtype uint16, sets []RecordSet) []dns.RR {
+		rrs, geo := z.pick(client, qname, qtype, sets)
+		byRegion = byRegion || geo
+		return rrs
+	}
 	for range maxChain {
 		seen[qname] = true
 		idx := z.current()
 		if !idx.exists(z.apex, qname) {
 			m.Rcode = dns.RcodeNameError
 			m.Ns = append(m.Ns, idx.soa)
-			return
+			return byRegion
 		}
 		sets := idx.names[qname]
 		if qname == z.apex {
 			switch qtype {
 			case dns.TypeSOA:
 				m.Answer = append(m.Answer, idx.soa)
-				return
+				return byRegion
 			case dns.TypeNS:
 				m.Answer = append(m.Answer, idx.ns...)
-				return
+				return byRegion
 			case dns.TypeANY:
 				m.Answer = append(append(m.Answer, idx.soa), idx.ns...)
 			}
 		}
 		if qtype == dns.TypeANY {
 			for t, rs := range sets {
-				m.Answer = append(m.Answer, z.pick(client, qname, t, rs)...)
+				m.Answer = append(m.Answer, answer(z, qname, t, rs)...)
 			}
-			return
+			return byRegion
 		}
 		if rs, ok := sets[qtype]; ok {
-			m.Answer = append(m.Answer, z.pick(client, qname, qtype, rs)...)
-			return
+			m.Answer = append(m.Answer, answer(z, qname, qtype, rs)...)
+			return byRegion
 		}
 		cname, ok := sets[dns.TypeCNAME]
-		if !ok || len(cname) == 0 || len(cname[0].RRs) == 0 {
-			m.Ns = append(m.Ns, idx.soa) // NODATA
-			return
+		var picked []dns.RR
+		if ok {
+			// Several CNAME sets (one per cluster, with routing) answer one CNAME.
+			picked = answer(z, qname, dns.TypeCNAME, cname)
 		}
-		rr := cname[0].RRs[0]
+		if len(picked) == 0 {
+			m.Ns = append(m.Ns, idx.soa) // NODATA
+			return byRegion
+		}
+		rr := picked[0]
 		m.Answer = append(m.Answer, rr)
 		target := strings.ToLower(rr.(*dns.CNAME).Target)
 		next := s.zoneOf(target)
 		if next == nil || seen[target] {
-			return // out of our zones (the resolver goes on), or a loop
+			return byRegion // out of our zones (the resolver goes on), or a loop
 		}
 		z, qname = next, target
 	}
+	return byRegion
 }
 
-func (z *zone) pick(client Client, qname string, qtype uint16, sets []RecordSet) []dns.RR {
+// pick returns the records of one answer: the zone's Select hook's choice, else by the sets'
+// routing (route). byRegion tells whether the choice may depend on the client's region.
+func (z *zone) pick(client Client, qname string, qtype uint16, sets []RecordSet) (rrs []dns.RR, byRegion bool) {
+	hasGeo := z.cfg.Geo.Len() > 0
 	if z.cfg.Select != nil {
-		return z.cfg.Select(client, qname, qtype, sets)
+		return z.cfg.Select(client, qname, qtype, sets), hasGeo
 	}
-	if len(sets) == 1 {
-		return sets[0].RRs
-	}
-	var out []dns.RR
-	for _, s := range sets {
-		out = append(out, s.RRs...)
-	}
-	return out
+	rrs, byRegion = route(client, sets)
+	return rrs, byRegion && hasGeo
 }

@@ -7,7 +7,10 @@
 // EDNS0 (the OPT echoed, the client's UDP size honoured); TC over UDP when an answer does not
 // fit, and the whole answer over TCP; REFUSED for names outside its zones. It works out the
 // client's region from the EDNS0 client subnet, else the source address, through the zone's
-// geo table and hands it to the zone's record selection hook.
+// geo table, and answers the record sets of a name by their routing: one record of a weighted
+// set picked by weight, the primary sets of a failover while there is one, the sets of the
+// client's region (else all) of a geo name. The reply's client subnet scope is the source prefix
+// when the answer depended on the region, 0 otherwise (RFC 7871).
 package builtin
 
 import (
@@ -47,8 +50,8 @@ type Client struct {
 }
 
 // SelectFunc picks the records of an answer from the record sets of the name and type asked
-// (several when a name has set identifiers). The next issue answers Geo and Weighted here;
-// without one every record of every set is answered.
+// (several when a name has set identifiers). Without one the sets' routing picks (Weighted,
+// Failover, Geo; see route), and sets without routing are answered whole.
 type SelectFunc func(client Client, qname string, qtype uint16, sets []RecordSet) []dns.RR
 
 // Zone is one zone the server answers for.
@@ -60,7 +63,7 @@ type Zone struct {
 	Store *inmemory.Zone
 	// Geo maps client addresses to regions; nil means no regions.
 	Geo *GeoTable
-	// Select picks the records of each answer; nil means all of them.
+	// Select picks the records of each answer; nil means by the sets' routing.
 	Select SelectFunc
 	// NegativeTTL is the SOA's TTL and minimum; 0 means DefaultNegativeTTL.
 	NegativeTTL uint32

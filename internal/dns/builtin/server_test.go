@@ -107,17 +107,23 @@ func start(t testing.TB) *fixture {
 	if err := f.srv.SetZone(Zone{Name: "example.org.", Store: other}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.srv.Start("127.0.0.1:0"); err != nil {
+	serve(t, f.srv)
+	return f
+}
+
+// serve starts srv on a free loopback port until the test ends.
+func serve(t testing.TB, srv *Server) {
+	t.Helper()
+	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := f.srv.Shutdown(ctx); err != nil {
+		if err := srv.Shutdown(ctx); err != nil {
 			t.Error(err)
 		}
 	})
-	return f
 }
 
 func query(name string, qtype uint16) *dns.Msg {

@@ -162,9 +162,13 @@ func (z *Zone) Replace(records []*dns.Endpoint) error {
 
 // commit checks the CNAME rule and swaps next in; the caller holds the lock.
 func (z *Zone) commit(next map[dns.Key]*dns.Endpoint) error {
+	// A CNAME cannot share its name with another type; several CNAME sets of one name, each
+	// with its set identifier (weighted, failover, geo), are one CNAME answered by routing.
 	types := map[string][]string{}
 	for k := range next {
-		types[k.DNSName] = append(types[k.DNSName], k.RecordType)
+		if !slices.Contains(types[k.DNSName], k.RecordType) {
+			types[k.DNSName] = append(types[k.DNSName], k.RecordType)
+		}
 	}
 	for name, ts := range types {
 		if slices.Contains(ts, dns.RecordTypeCNAME) && len(ts) > 1 {
@@ -199,7 +203,7 @@ func equal(a, b map[dns.Key]*dns.Endpoint) bool {
 	}
 	for k, x := range a {
 		y, ok := b[k]
-		if !ok || x.TTL != y.TTL || !slices.Equal(x.Targets, y.Targets) {
+		if !ok || x.TTL != y.TTL || !slices.Equal(x.Targets, y.Targets) || !sameRouting(x.Routing, y.Routing) {
 			return false
 		}
 	}
@@ -219,6 +223,13 @@ func (z *Zone) validate(e *dns.Endpoint) error {
 		return fmt.Errorf("%s: negative TTL %d: %w", e, e.TTL, ErrInvalidRecord)
 	case e.RecordType == dns.RecordTypeCNAME && len(e.Targets) != 1:
 		return fmt.Errorf("%s: a CNAME holds one target, not %d: %w", e, len(e.Targets), ErrInvalidRecord)
+	case e.Routing != nil && e.SetIdentifier == "":
+		return fmt.Errorf("%s: a record set with a routing policy needs a set identifier: %w", e, ErrInvalidRecord)
+	case e.Routing != nil && !slices.Contains([]string{dns.RoutingWeighted, dns.RoutingFailover, dns.RoutingGeo}, e.Routing.Policy):
+		return fmt.Errorf("%s: routing policy %q is not one of %s, %s, %s: %w",
+			e, e.Routing.Policy, dns.RoutingWeighted, dns.RoutingFailover, dns.RoutingGeo, ErrInvalidRecord)
+	case e.Routing != nil && e.Routing.Weight < 0:
+		return fmt.Errorf("%s: negative weight %d: %w", e, e.Routing.Weight, ErrInvalidRecord)
 	}
 	switch e.RecordType {
 	case dns.RecordTypeA, dns.RecordTypeAAAA:
@@ -242,8 +253,19 @@ func stored(n *dns.Endpoint) *dns.Endpoint {
 	return n
 }
 
+func sameRouting(a, b *dns.Routing) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
 func clone(e *dns.Endpoint) *dns.Endpoint {
 	c := *e
 	c.Targets = slices.Clone(e.Targets)
+	if e.Routing != nil {
+		r := *e.Routing
+		c.Routing = &r
+	}
 	return &c
 }

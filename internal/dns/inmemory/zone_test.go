@@ -242,3 +242,69 @@ func TestDomainRefusesNamesOutsideIt(t *testing.T) {
 		t.Errorf("Replace: error %v, want %v", err, ErrOutsideZone)
 	}
 }
+
+func routed(set string, r *dns.Routing, typ string, targets ...string) *dns.Endpoint {
+	e := ep("shop.example.com", typ, targets...)
+	e.SetIdentifier, e.Routing = set, r
+	return e
+}
+
+// TestRoutingIsKept proves the zone keeps each set's routing through Replace, ApplyChanges and
+// Records, and that a change of routing alone is a change of the zone.
+func TestRoutingIsKept(t *testing.T) {
+	z := New()
+	sets := []*dns.Endpoint{
+		routed("eu", &dns.Routing{Policy: dns.RoutingWeighted, Weight: 3, Region: "europe-west1"}, "A", "10.0.1.1"),
+		routed("us", &dns.Routing{Policy: dns.RoutingWeighted, Weight: 1, Region: "us-east1"}, "A", "10.0.0.1"),
+	}
+	if err := z.Replace(sets); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := z.Records(t.Context())
+	if diff := cmp.Diff(sets, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	got[0].Routing.Weight = 99
+	if again, _ := z.Records(t.Context()); again[0].Routing.Weight != 3 {
+		t.Error("changing the routing Records returned changed the zone")
+	}
+
+	next := routed("eu", &dns.Routing{Policy: dns.RoutingWeighted, Weight: 5, Region: "europe-west1"}, "A", "10.0.1.1")
+	gen := z.Snapshot().Generation
+	if err := z.ApplyChanges(t.Context(), &dns.Changes{UpdateOld: sets[:1], UpdateNew: []*dns.Endpoint{next}}); err != nil {
+		t.Fatal(err)
+	}
+	if z.Snapshot().Generation == gen {
+		t.Fatal("a change of weight alone did not change the zone")
+	}
+	if w := z.Snapshot().Records[0].Routing.Weight; w != 5 {
+		t.Errorf("weight %d after the update, want 5", w)
+	}
+	gen = z.Snapshot().Generation
+	if err := z.Replace([]*dns.Endpoint{next, sets[1]}); err != nil {
+		t.Fatal(err)
+	}
+	if z.Snapshot().Generation != gen {
+		t.Error("replacing with the same routing changed the zone")
+	}
+}
+
+func TestRoutedSetsFollowTheCNAMERule(t *testing.T) {
+	w := func(n int64) *dns.Routing { return &dns.Routing{Policy: dns.RoutingWeighted, Weight: n} }
+	z := New()
+	if err := z.Replace([]*dns.Endpoint{
+		routed("a", w(1), "CNAME", "lb-a.example.net"), routed("b", w(2), "CNAME", "lb-b.example.net"),
+	}); err != nil {
+		t.Errorf("two weighted CNAME sets of one name were refused: %v", err)
+	}
+	for name, records := range map[string][]*dns.Endpoint{
+		"a CNAME set beside an A set":    {routed("a", w(1), "CNAME", "lb-a.example.net"), routed("b", w(1), "A", "10.0.0.1")},
+		"routing without set identifier": {routed("", w(1), "A", "10.0.0.1")},
+		"an unknown routing policy":      {routed("a", &dns.Routing{Policy: "Latency"}, "A", "10.0.0.1")},
+		"a negative weight":              {routed("a", w(-1), "A", "10.0.0.1")},
+	} {
+		if err := z.Replace(records); !errors.Is(err, ErrInvalidRecord) && !errors.Is(err, ErrCNAMEConflict) {
+			t.Errorf("%s: Replace answered %v", name, err)
+		}
+	}
+}
