@@ -284,11 +284,7 @@ func exercise(t *testing.T, look lookup, domain, ns string) {
 }
 
 func TestBuiltinServerAnswersTheHealthyMembers(t *testing.T) {
-	port, err := framework.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr := listenAddr(t)
 	createDomain(t, "builtin", v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: addr}})
 	domainReady(t, "builtin", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
 	// The negative TTL (SOA minimum) is the domain's TTL.
@@ -300,6 +296,16 @@ func TestBuiltinServerAnswersTheHealthyMembers(t *testing.T) {
 		t.Errorf("SOA of the builtin zone: %v, want minimum 30 (the domain's TTL)", r.Answer)
 	}
 	exercise(t, dnsLookup(addr), "builtin", "builtin-shop")
+}
+
+// listenAddr is a free loopback host:port for a builtin server.
+func listenAddr(t *testing.T) string {
+	t.Helper()
+	port, err := framework.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 func newQuestion(name string, qtype uint16) *dns.Msg {
