@@ -381,7 +381,8 @@ func readyEndpoints(slices []discoveryv1.EndpointSlice) int {
 // apply makes the domain hold exactly eps for the Service, and returns the records refused
 // because another owns them. The builtin provider needs no write: its zones are built from
 // status.dns on every replica, so the status write that follows publishes.
-func (r *DNSReconciler) apply(ctx context.Context, fs *v1alpha1.FederatedService, d *v1alpha1.FederatedDomain, eps []*kdns.Endpoint) ([]*kdns.ConflictError, error) {
+func (r *DNSReconciler) apply(ctx context.Context, fs *v1alpha1.FederatedService, d *v1alpha1.FederatedDomain,
+	eps []*kdns.Endpoint) ([]*kdns.ConflictError, error) {
 	key := client.ObjectKeyFromObject(fs)
 	if d.Spec.Provider.Builtin != nil {
 		r.published.Store(key, publishedPlan{domain: d.Name})
@@ -471,7 +472,8 @@ func splitConflicts(err error) ([]*kdns.ConflictError, error) {
 
 // withdrawElsewhere deletes the Service's records from every domain it published in other
 // than keep (nil: every domain).
-func (r *DNSReconciler) withdrawElsewhere(ctx context.Context, fs *v1alpha1.FederatedService, keep *v1alpha1.FederatedDomain, domains []v1alpha1.FederatedDomain) error {
+func (r *DNSReconciler) withdrawElsewhere(ctx context.Context, fs *v1alpha1.FederatedService, keep *v1alpha1.FederatedDomain,
+	domains []v1alpha1.FederatedDomain) error {
 	key := client.ObjectKeyFromObject(fs)
 	var was []string // FederatedDomain names
 	if v, ok := r.published.Load(key); ok {

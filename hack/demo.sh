@@ -147,7 +147,7 @@ if command -v dig >/dev/null; then
   say "Kill the API server of $victim: a real cluster failure. kfed's probes see it within" \
     "3 failed probes (10 s apart by default); the DNS controller takes the cluster out of its names" \
     "within one reconcile of that verdict."
-  run kfed dev apiserver stop "$victim"
+  run kfed dev apiserver stop "$victim" "${dir_flag[@]}"
   fail_start=$SECONDS
   wait_for "$zone_name" CNAME
   say "$((SECONDS - fail_start)) s later: $victim's zone name falls back to a CNAME to its region name" \
@@ -156,7 +156,7 @@ if command -v dig >/dev/null; then
   run dig @"$dns_host" -p "$dns_port" +noall +answer "$global" A
   run kubectl --context federation get fcl "$victim"
   say "Start the API server again (same address, same data):"
-  run kfed dev apiserver start "$victim"
+  run kfed dev apiserver start "$victim" "${dir_flag[@]}"
   back_start=$SECONDS
   wait_for "$zone_name" CNAME '!'
   say "$((SECONDS - back_start)) s later the cluster counts again:"

@@ -62,7 +62,8 @@ func TestInitDNSFlags(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--dns-provider", "builtin", "--dns-listen", "127.0.0.1:5353"}, []string{"builtin:\n      listen: 127.0.0.1:5353\n"}},
-		{[]string{"--dns-provider", "coredns", "--dns-etcd-endpoints", "http://etcd:2379"}, []string{"coreDNS:\n      etcdEndpoints:\n      - http://etcd:2379\n      prefix: /skydns\n"}},
+		{[]string{"--dns-provider", "coredns", "--dns-etcd-endpoints", "http://etcd:2379"},
+			[]string{"coreDNS:\n      etcdEndpoints:\n      - http://etcd:2379\n      prefix: /skydns\n"}},
 		{[]string{"--dns-provider", "rfc2136", "--dns-server", "10.0.0.53:53", "--dns-tsig-secret", "tsig"},
 			[]string{"rfc2136:\n      server: 10.0.0.53:53\n", "tsigSecretRef:\n        name: tsig\n"}},
 		{[]string{"--dns-provider", "externaldns"}, []string{"externalDNS: {}\n", "name: dnsendpoints.externaldns.k8s.io\n"}},

@@ -106,7 +106,7 @@ func createNamespace(t *testing.T, name string) {
 	}
 }
 
-func createDomain(t *testing.T, name string, p v1alpha1.DNSProvider) *v1alpha1.FederatedDomain {
+func createDomain(t *testing.T, name string, p v1alpha1.DNSProvider) {
 	t.Helper()
 	d := &v1alpha1.FederatedDomain{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.FederatedDomainSpec{Domain: zone, FederationName: federation, Provider: p}}
@@ -114,7 +114,6 @@ func createDomain(t *testing.T, name string, p v1alpha1.DNSProvider) *v1alpha1.F
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fed.Host.Client.Delete(context.Background(), d) })
-	return d
 }
 
 // domainReady waits until the FederatedDomain's Ready condition has the status and reason, and

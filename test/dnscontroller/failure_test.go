@@ -223,7 +223,8 @@ func TestHostWithoutTheDNSEndpointCRD(t *testing.T) {
 		return apierrors.IsNotFound(crds.Get(ctx, client.ObjectKey{Name: saved.Name}, &apiextensionsv1.CustomResourceDefinition{}))
 	}).Should(BeTrue())
 	reinstall := func() {
-		again := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: saved.Name, Labels: saved.Labels, Annotations: saved.Annotations}, Spec: saved.Spec}
+		again := &apiextensionsv1.CustomResourceDefinition{Spec: saved.Spec,
+			ObjectMeta: metav1.ObjectMeta{Name: saved.Name, Labels: saved.Labels, Annotations: saved.Annotations}}
 		NewWithT(t).Eventually(func() error {
 			err := crds.Create(context.Background(), again)
 			if apierrors.IsAlreadyExists(err) {

@@ -108,7 +108,7 @@ func serveControl(ctx context.Context, dir string, members []*localcluster.Clust
 				msg = result.Error()
 			}
 			_, _ = fmt.Fprintf(out, "control: %s API server of %s: %s\n", strings.TrimSpace(string(b)), m.Name, msg)
-			_ = os.WriteFile(filepath.Join(cdir, m.Name+doneSuffix), []byte(msg+"\n"), 0o600)
+			_ = os.WriteFile(filepath.Join(cdir, m.Name+doneSuffix), []byte(msg+"\n"), 0o600) //nolint:gosec // a member name of localcluster.Members
 		}
 	}
 }

@@ -58,7 +58,8 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 	}
 	defer func() { _ = logf.Close() }()
 	start := time.Now()
-	cmd := exec.Command(executable, "dev", "serve", "--dir", dir, "--clusters", strconv.Itoa(o.Clusters), "--tools-dir", o.ToolsDir, "--dns-listen", o.DNSListen) //nolint:gosec // kfed itself
+	cmd := exec.Command(executable, "dev", "serve", "--dir", dir, "--clusters", strconv.Itoa(o.Clusters), //nolint:gosec // kfed itself
+		"--tools-dir", o.ToolsDir, "--dns-listen", o.DNSListen)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = dir
 	// The control planes keep their data under dir, so that Down finds every process by it.
