@@ -29,6 +29,9 @@ import (
 // no ownership records.
 type builtinZones struct {
 	cache cache.Cache
+	// mapListen maps spec.provider.builtin.listen to where this replica listens (tests); nil
+	// listens there.
+	mapListen func(string) string
 
 	mu      sync.Mutex
 	servers map[string]*builtinServer // by listen address
@@ -149,7 +152,11 @@ func (z *builtinZones) sync(ctx context.Context) error {
 		s := z.servers[listen]
 		if s == nil || s.err != nil {
 			s = &builtinServer{srv: builtin.NewServer()}
-			s.err = s.srv.Start(listen)
+			at := listen
+			if z.mapListen != nil {
+				at = z.mapListen(listen)
+			}
+			s.err = s.srv.Start(at)
 			z.servers[listen] = s
 		}
 		if s.err != nil {

@@ -479,7 +479,9 @@ func (r *DNSReconciler) withdrawElsewhere(ctx context.Context, fs *v1alpha1.Fede
 	if v, ok := r.published.Load(key); ok {
 		was = append(was, v.(publishedPlan).domain)
 	}
-	if st := fs.Status.DNS; st != nil {
+	// status.dns names the zone, not the FederatedDomain: when the names stay in a zone of that
+	// name, the memory above says whether another FederatedDomain of the same zone held them.
+	if st := fs.Status.DNS; st != nil && (keep == nil || keep.Spec.Domain != st.Domain) {
 		for i := range domains {
 			if domains[i].Spec.Domain == st.Domain {
 				was = append(was, domains[i].Name)

@@ -34,6 +34,10 @@ type Options struct {
 	// server is kfed's own and needs none; a domain whose provider has no constructor here is
 	// Ready=False, reason ProviderNotBuilt.
 	DNSProviders map[string]DNSProviderFactory
+	// MapBuiltinListen, when set, maps a builtin FederatedDomain's spec.provider.builtin.listen
+	// to the address this replica listens on: for tests that run two replicas in one process
+	// (in a cluster each replica has its own address).
+	MapBuiltinListen func(listen string) string
 }
 
 // NewScheme returns the scheme of the host and member clients: the built-in kinds and kfed's.
@@ -102,6 +106,7 @@ func setupDNS(mgr ctrl.Manager, reg *member.Registry, o Options) error {
 	providers := &dnsProviders{factories: o.DNSProviders, host: mgr.GetClient(), hostName: mgr.GetConfig().Host,
 		namespace: o.Namespace, kept: map[string]keptProvider{}}
 	zones := newBuiltinZones(mgr.GetCache())
+	zones.mapListen = o.MapBuiltinListen
 	if err := mgr.Add(zones); err != nil {
 		return fmt.Errorf("adding the builtin DNS servers: %w", err)
 	}

@@ -10,15 +10,21 @@ import (
 
 	"github.com/miekg/dns"
 	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/controllers"
 	kdns "github.com/kfed-io/kfed/internal/dns"
 	"github.com/kfed-io/kfed/internal/dns/externaldns"
 	"github.com/kfed-io/kfed/test/framework"
@@ -209,6 +215,12 @@ func exercise(t *testing.T, look lookup, domain, ns string) {
 	const svc = "k8shserver"
 	createNamespace(t, ns)
 	fs := createService(t, ns, svc, withDomain(domain))
+	t.Cleanup(func() {
+		got := &v1alpha1.FederatedService{}
+		if t.Failed() && fed.Host.Client.Get(context.Background(), client.ObjectKeyFromObject(fs), got) == nil {
+			t.Logf("FederatedService %s/%s conditions: %+v", ns, svc, got.Status.Conditions)
+		}
+	})
 	makeHealthy(t, ns, svc)
 	n := namesOf(svc, ns)
 	a0, a1 := memberAddress(0), memberAddress(1)
@@ -374,3 +386,64 @@ func TestDNSEndpointsInTheHost(t *testing.T) {
 	domainReady(t, "externaldns", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
 	exercise(t, dnsEndpointLookup("externaldns"), "externaldns", "externaldns-shop")
 }
+
+// TestANonLeaderReplicaAnswersTheSame runs a second operator replica that never becomes leader
+// (another holder keeps the lease): its DNS controller does not run, yet its builtin server
+// answers the same as the leader's, from the FederatedServices' status.dns, and follows a change.
+func TestANonLeaderReplicaAnswersTheSame(t *testing.T) {
+	ctx := t.Context()
+	leaderAddr, replicaAddr := listenAddr(t), listenAddr(t)
+	const lease = "kfed-test-replica"
+	now := metav1.NewMicroTime(time.Now())
+	held := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: lease},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptrTo("someone-else"), LeaseDurationSeconds: ptrTo[int32](3600),
+			AcquireTime: &now, RenewTime: &now}}
+	if err := fed.Host.Client.Create(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fed.Host.Client.Delete(context.Background(), held) })
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(fed.Host.Config)
+	cfg.QPS = -1
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0", LeaderElection: true, LeaderElectionID: lease, LeaderElectionNamespace: operatorNamespace,
+		Controller: config.Controller{SkipNameValidation: ptrTo(true)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := controllers.Setup(mgr, controllers.Options{Namespace: operatorNamespace, DNSProviders: controllers.DefaultDNSProviders(),
+		MapBuiltinListen: func(string) string { return replicaAddr }}); err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	createDomain(t, "replicated", v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: leaderAddr}})
+	const ns, svc = "replica-shop", "web"
+	createNamespace(t, ns)
+	createService(t, ns, svc, withDomain("replicated"))
+	makeHealthy(t, ns, svc)
+	n := namesOf(svc, ns)
+	for _, addr := range []string{leaderAddr, replicaAddr} {
+		waitAnswer(t, dnsLookup(addr), n.global, dns.TypeA, "NOERROR", memberAddress(0), memberAddress(1))
+	}
+	setLoadBalancer(t, fed.Members[1], ns, svc, "")
+	for _, addr := range []string{leaderAddr, replicaAddr} {
+		waitAnswer(t, dnsLookup(addr), n.global, dns.TypeA, "NOERROR", memberAddress(0))
+		waitAnswer(t, dnsLookup(addr), n.zone1, dns.TypeCNAME, "NOERROR", dns.Fqdn(n.region1))
+	}
+	if mgr.Elected() != nil {
+		select {
+		case <-mgr.Elected():
+			t.Fatal("the second replica became leader: the test proves nothing")
+		default:
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
