@@ -175,9 +175,10 @@ BENCH_OBJECTS ?= 500
 BENCH_SINGLE ?= 60
 
 .PHONY: bench
-bench: tools system-deps ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floors, one object in flight then a burst (BENCH_MEMBERS, BENCH_SINGLE, BENCH_OBJECTS).
+bench: tools system-deps ## Benchmarks, figures not pass/fail: the Go benchmarks, then propagation against the floors, one object in flight then a burst (BENCH_MEMBERS, BENCH_SINGLE, BENCH_OBJECTS); DNS qps and settle time.
 	@mkdir -p $(TEST_TMP)
 	TMPDIR=$(TEST_TMP) $(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	@mkdir -p $(TEST_TMP)
 	TMPDIR=$(TEST_TMP) $(GO) run ./test/perf -members $(BENCH_MEMBERS) -single $(BENCH_SINGLE) -objects $(BENCH_OBJECTS)
 	TMPDIR=$(TEST_TMP) $(GO) run ./test/dnsperf -duration 10s
+	TMPDIR=$(TEST_TMP) $(GO) run ./test/dnssettle -rounds 10

@@ -63,7 +63,8 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("loading the host cluster's kubeconfig: %w", err)
 	}
-	opts := controllers.Options{Namespace: namespace, UnschedulableWindow: unschedulableWindow}
+	opts := controllers.Options{Namespace: namespace, UnschedulableWindow: unschedulableWindow,
+		DNSProviders: controllers.DefaultDNSProviders()}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   controllers.CacheOptions(opts),

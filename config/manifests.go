@@ -12,7 +12,12 @@ import "embed"
 //go:embed admission/*.yaml
 //go:embed rbac/*.yaml
 //go:embed manager/*.yaml
+//go:embed externaldns/*.yaml
 var FS embed.FS
+
+// ExternalDNSCRD is external-dns's DNSEndpoint CRD, an optional manifest: kfed init installs
+// it for a FederatedDomain with the externalDNS provider (config/default does not list it).
+const ExternalDNSCRD = "externaldns/dnsendpoints.externaldns.k8s.io.yaml"
 
 // Root is the kustomization that lists everything kfed installs in the host cluster.
 const Root = "default"

@@ -144,13 +144,19 @@ func (r *FederatedReconciler) patchStatus(ctx context.Context, before, obj propa
 
 // views returns the verdict of every joined cluster, sorted by name.
 func (r *FederatedReconciler) views(ctx context.Context) ([]fleet.Cluster, error) {
+	return clusterViews(ctx, r.Client, r.Registry)
+}
+
+// clusterViews returns the verdict of every joined cluster, sorted by name: what every consumer
+// of members (propagation, DNS) acts on.
+func clusterViews(ctx context.Context, c client.Reader, reg *member.Registry) ([]fleet.Cluster, error) {
 	var list v1alpha1.FederatedClusterList
-	if err := r.Client.List(ctx, &list); err != nil {
+	if err := c.List(ctx, &list); err != nil {
 		return nil, fmt.Errorf("listing FederatedClusters: %w", err)
 	}
 	views := make([]fleet.Cluster, len(list.Items))
 	for i := range list.Items {
-		h, known := r.Registry.Health(list.Items[i].Name)
+		h, known := reg.Health(list.Items[i].Name)
 		views[i] = fleet.View(&list.Items[i], h, known)
 	}
 	slices.SortFunc(views, func(a, b fleet.Cluster) int { return strings.Compare(a.Name, b.Name) })

@@ -11,6 +11,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/kinds"
@@ -28,6 +29,15 @@ type Options struct {
 	// WrapMemberTransport, when set, wraps the transport of every request to a member: for
 	// tests that count what kfed sends.
 	WrapMemberTransport func(http.RoundTripper) http.RoundTripper
+	// DNSProviders are the constructors of the FederatedDomain providers, by the name of their
+	// spec.provider field (DefaultDNSProviders: all but builtin). The builtin
+	// server is kfed's own and needs none; a domain whose provider has no constructor here is
+	// Ready=False, reason ProviderNotBuilt.
+	DNSProviders map[string]DNSProviderFactory
+	// MapBuiltinListen, when set, maps a builtin FederatedDomain's spec.provider.builtin.listen
+	// to the address this replica listens on: for tests that run two replicas in one process
+	// (in a cluster each replica has its own address).
+	MapBuiltinListen func(listen string) string
 }
 
 // NewScheme returns the scheme of the host and member clients: the built-in kinds and kfed's.
@@ -88,5 +98,30 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 	if err := gclb.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the GCLB controller of FederatedIngresses: %w", err)
 	}
+	if err := setupDNS(mgr, reg, o); err != nil {
+		return nil, err
+	}
 	return reg, nil
+}
+
+// setupDNS adds the builtin DNS servers (every replica), the FederatedDomain controller and
+// the DNS controller of FederatedServices.
+func setupDNS(mgr ctrl.Manager, reg *member.Registry, o Options) error {
+	providers := &dnsProviders{factories: o.DNSProviders, host: mgr.GetClient(), hostName: mgr.GetConfig().Host,
+		namespace: o.Namespace, kept: map[string]keptProvider{}}
+	zones := newBuiltinZones(mgr.GetCache())
+	zones.mapListen = o.MapBuiltinListen
+	if err := mgr.Add(zones); err != nil {
+		return fmt.Errorf("adding the builtin DNS servers: %w", err)
+	}
+	recheck := make(chan event.GenericEvent, 64)
+	domains := &DomainReconciler{Client: mgr.GetClient(), providers: providers, zones: zones, recheck: recheck}
+	if err := domains.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the FederatedDomain controller: %w", err)
+	}
+	dns := &DNSReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: reg, providers: providers, recheck: recheck}
+	if err := dns.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the DNS controller: %w", err)
+	}
+	return nil
 }

@@ -2,7 +2,9 @@
 # make demo: the Kubernetes federation walkthrough on this machine, as a narrated terminal
 # session. It starts a local federation (`kfed dev up`: a host and CLUSTERS full member
 # clusters, kwok fake nodes), spreads 1,000 replicas of k8shserver over the members, shows the
-# federated Service, then leaves the federation running and says how to look around and stop it.
+# federated Service and its DNS names (kfed's builtin DNS server, with one member's API server
+# killed and started again), then leaves the federation running and says how to look around and
+# stop it.
 #
 #   CLUSTERS   members, 3 (334/333/333) or 5 (200 each); default 3
 #   DEMO_DIR   the federation's folder; default kfed's own (~/.kfed/dev)
@@ -110,7 +112,61 @@ for m in "${members[@]}"; do
   run kubectl --context "$m" get svc k8shserver
 done
 
-say "Not built yet: DNS names for the service (FederatedDomain) and a global address (FederatedIngress)."
+dns_listen=127.0.0.1:15353 # kfed dev's default --dns-listen
+dns_host=${dns_listen%:*}
+dns_port=${dns_listen##*:}
+if command -v dig >/dev/null; then
+  say "DNS: the local federation has a FederatedDomain example.com (federation name myfed), served by" \
+    "kfed's builtin DNS server on $dns_listen. The FederatedService is of type LoadBalancer and" \
+    "example.com is the only FederatedDomain, so it gets federation v1's names without asking:" \
+    "global, per region and per zone, holding the clusters that count (Ready, a load-balancer" \
+    "address, a ready endpoint)."
+  run kubectl --context federation get fdomain
+  run kubectl --context federation wait fsvc/k8shserver --for=condition=DNSPublished --timeout=2m
+  victim=${members[0]}
+  region=$(kubectl --context federation get fcl "$victim" -o jsonpath='{.status.region}')
+  zone=$(kubectl --context federation get fcl "$victim" -o jsonpath='{.status.zones[0]}')
+  global=k8shserver.default.myfed.svc.example.com
+  region_name=k8shserver.default.myfed.svc.$region.example.com
+  zone_name=k8shserver.default.myfed.svc.$zone.$region.example.com
+  for n in "$global" "$region_name" "$zone_name"; do
+    run dig @"$dns_host" -p "$dns_port" +noall +answer "$n" A
+  done
+  # answers NAME: the A query's answer section, one record a line.
+  answers() { dig @"$dns_host" -p "$dns_port" +noall +answer "$1" A; }
+  # wait_for NAME PATTERN [!]: until the answer matches the pattern (or, with !, does not), 2 min at most.
+  wait_for() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+      if [[ ${3:-} == '!' ]]; then answers "$1" | grep -q "$2" || return 0; else answers "$1" | grep -q "$2" && return 0; fi
+      sleep 0.2
+    done
+    echo "unexpected: $1 still answers $(answers "$1")" >&2
+    exit 1
+  }
+  say "Kill the API server of $victim: a real cluster failure. kfed's probes see it within" \
+    "3 failed probes (10 s apart by default); the DNS controller takes the cluster out of its names" \
+    "within one reconcile of that verdict."
+  run kfed dev apiserver stop "$victim" "${dir_flag[@]}"
+  fail_start=$SECONDS
+  wait_for "$zone_name" CNAME
+  say "$((SECONDS - fail_start)) s later: $victim's zone name falls back to a CNAME to its region name" \
+    "(and that to the global name), and the global name no longer holds its address:"
+  run dig @"$dns_host" -p "$dns_port" +noall +answer "$zone_name" A
+  run dig @"$dns_host" -p "$dns_port" +noall +answer "$global" A
+  run kubectl --context federation get fcl "$victim"
+  say "Start the API server again (same address, same data):"
+  run kfed dev apiserver start "$victim" "${dir_flag[@]}"
+  back_start=$SECONDS
+  wait_for "$zone_name" CNAME '!'
+  say "$((SECONDS - back_start)) s later the cluster counts again:"
+  run dig @"$dns_host" -p "$dns_port" +noall +answer "$zone_name" A
+  run dig @"$dns_host" -p "$dns_port" +noall +answer "$global" A
+else
+  say "dig is not installed (Debian package bind9-dnsutils): skipping the DNS part."
+fi
+
+say "Not built yet: a global address for a FederatedIngress."
 
 total_took=$((SECONDS - demo_start))
 say "Timings: federation up in ${up_took} s; $total replicas Ready ${ready_took} s after the apply; demo ${total_took} s."
@@ -123,6 +179,7 @@ The federation keeps running in the background. Look around:
   kubectl --context federation get federatedclusters
   kubectl --context federation get fdeploy k8shserver -o yaml    # status.plan: why each cluster has its count
   kubectl --context ${members[0]} get pods -l app=k8shserver
+  dig @127.0.0.1 -p 15353 k8shserver.default.myfed.svc.example.com    # the federated Service's global name
   kubectl --context federation patch fdeploy k8shserver --type merge -p '{"spec":{"template":{"spec":{"replicas":1500}}}}'
   less $dir/dev.log                         # the operator's and the clusters' log
 Stop it (no process is left behind):

@@ -203,7 +203,9 @@ const (
 	// ReasonProviderFailed (DNSPublished=False): the provider did not take the changes; the
 	// FederatedDomain's Ready condition says why.
 	ReasonProviderFailed = "ProviderFailed"
-	// ReasonDNSDisabled (DNSPublished=False): spec.dns.disabled opts the Service out of DNS.
+	// ReasonDNSDisabled: spec.dns.disabled opts the Service out of DNS. The DNS controller
+	// leaves DNSPublished absent for such a Service (and for one that is not of type
+	// LoadBalancer and has no spec.dns), so that Ready never waits on DNS it was not asked for.
 	ReasonDNSDisabled = "Disabled"
 )
 

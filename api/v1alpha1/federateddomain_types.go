@@ -23,6 +23,11 @@ const (
 	ReasonCRDMissing = "CRDMissing"
 	// ReasonListenFailed: the builtin server cannot listen on spec.provider.builtin.listen.
 	ReasonListenFailed = "ListenFailed"
+	// ReasonProviderNotBuilt: this build of the operator was given no constructor for the
+	// provider (route53 and googleCloudDNS until their packages are wired in).
+	ReasonProviderNotBuilt = "ProviderNotBuilt"
+	// ReasonProviderError: the provider answered with a failure of another kind; the message says which.
+	ReasonProviderError = "ProviderError"
 )
 
 // FederatedDomainSpec says which DNS domain kfed publishes federated names in and how.
@@ -141,8 +146,25 @@ type CoreDNSProvider struct {
 // +kubebuilder:validation:Enum=hmac-sha1;hmac-sha224;hmac-sha256;hmac-sha384;hmac-sha512
 type TSIGAlgorithm string
 
-// SecretKeyTSIG is the key of the Secret tsigSecretRef names: the base64 TSIG key.
-const SecretKeyTSIG = "secret"
+// Keys of the Secret tsigSecretRef names.
+const (
+	// SecretKeyTSIG holds the base64 TSIG key (required).
+	SecretKeyTSIG = "secret"
+	// SecretKeyTSIGName holds the TSIG key's name as the server knows it (optional: the
+	// Secret's name when absent).
+	SecretKeyTSIGName = "keyName"
+)
+
+// Keys of the Secret a route53 provider's credentialsSecretRef names.
+const (
+	SecretKeyAWSAccessKeyID     = "aws_access_key_id"
+	SecretKeyAWSSecretAccessKey = "aws_secret_access_key"
+	SecretKeyAWSSessionToken    = "aws_session_token" // optional
+)
+
+// SecretKeyGoogleCredentials is the key of the Secret a googleCloudDNS provider's
+// credentialsSecretRef names: a service account key in JSON.
+const SecretKeyGoogleCredentials = "credentials.json"
 
 // RFC2136Provider sends dynamic updates signed with TSIG.
 //
@@ -160,7 +182,8 @@ type RFC2136Provider struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?[.])*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="zone must be a DNS name without a trailing dot"
 	Zone string `json:"zone,omitempty"`
 
-	// TSIGSecretRef names the Secret whose key "secret" holds the base64 TSIG key.
+	// TSIGSecretRef names the Secret whose key "secret" holds the base64 TSIG key and whose
+	// optional key "keyName" holds the key's name (the Secret's name when absent).
 	// +required
 	TSIGSecretRef ObjectReference `json:"tsigSecretRef"`
 
@@ -186,8 +209,9 @@ type Route53Provider struct {
 	// +kubebuilder:validation:MaxLength=63
 	Region string `json:"region,omitempty"`
 
-	// CredentialsSecretRef names a Secret with the AWS credentials; unset means the operator's
-	// own (environment, web identity).
+	// CredentialsSecretRef names a Secret with a static AWS access key in its keys
+	// aws_access_key_id, aws_secret_access_key and (optional) aws_session_token; unset means the
+	// operator's own (the SDK's default chain: environment, web identity, instance role).
 	// +optional
 	CredentialsSecretRef *ObjectReference `json:"credentialsSecretRef,omitempty"`
 
@@ -212,8 +236,8 @@ type GoogleCloudDNSProvider struct {
 	// +kubebuilder:validation:MaxLength=63
 	ManagedZone string `json:"managedZone"`
 
-	// CredentialsSecretRef names a Secret with a service account key; unset means the
-	// operator's own (workload identity).
+	// CredentialsSecretRef names a Secret whose key credentials.json holds a service account
+	// key; unset means the operator's own (workload identity, Application Default Credentials).
 	// +optional
 	CredentialsSecretRef *ObjectReference `json:"credentialsSecretRef,omitempty"`
 

@@ -13,7 +13,7 @@ import (
 )
 
 func newDevCommand(s Streams) *cobra.Command {
-	o := dev.Options{Dir: dev.DefaultDir(), Clusters: 3, ToolsDir: dev.DefaultToolsDir()}
+	o := dev.Options{Dir: dev.DefaultDir(), Clusters: 3, ToolsDir: dev.DefaultToolsDir(), DNSListen: dev.DefaultDNSListen}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local federation on this machine for trying kfed",
@@ -24,9 +24,17 @@ and zone labels; the operator runs against the host and every member is joined w
 It runs in the background until 'kfed dev down'. The binaries come from 'make tools'.
 
 Services of type LoadBalancer get loopback addresses (127.0.10+i.N in member i) from a dev-only
-SIMULATION: no cloud load balancer exists here.`,
+SIMULATION (a fake load balancer: nothing answers on those addresses; no cloud load balancer
+exists here).
+
+The federation has a FederatedDomain example.com (federation name myfed) served by kfed's
+builtin DNS server on 127.0.0.1:15353 (--dns-listen): a FederatedService of type LoadBalancer
+gets names such as <svc>.<ns>.myfed.svc.example.com, to ask with
+dig @127.0.0.1 -p 15353 <name>. 'kfed dev apiserver stop|start <member>' kills a member's API
+server and starts it again, to watch kfed take the cluster out of DNS and put it back.`,
 		Example: `  kfed dev up
   kfed dev up --clusters 5 --dir /tmp/fed
+  kfed dev apiserver stop cluster-europe-west1-b
   kfed dev down`,
 	}
 	pf := cmd.PersistentFlags()
@@ -50,6 +58,7 @@ SIMULATION: no cloud load balancer exists here.`,
 	up.Flags().IntVar(&o.Clusters, "clusters", o.Clusters, "Number of members: 3 or 5 for the walkthrough (1 to 5)")
 	up.Flags().StringVar(&o.ToolsDir, "tools-dir", o.ToolsDir, "Folder of the binaries 'make tools' builds: $KFED_TOOLS_DIR, else the folder of the kfed binary")
 	up.Flags().DurationVar(&wait, "wait", 5*time.Minute, "How long to wait for the federation to be up")
+	up.Flags().StringVar(&o.DNSListen, "dns-listen", o.DNSListen, "host:port of kfed's builtin DNS server for the FederatedDomain example.com")
 
 	down := &cobra.Command{
 		Use:     "down",
@@ -73,6 +82,18 @@ SIMULATION: no cloud load balancer exists here.`,
 	}
 	serve.Flags().IntVar(&o.Clusters, "clusters", o.Clusters, "Number of members")
 	serve.Flags().StringVar(&o.ToolsDir, "tools-dir", o.ToolsDir, "Folder of the tools")
-	cmd.AddCommand(up, down, serve)
+	serve.Flags().StringVar(&o.DNSListen, "dns-listen", o.DNSListen, "host:port of the builtin DNS server")
+
+	apiserver := &cobra.Command{
+		Use:   "apiserver stop|start MEMBER",
+		Short: "Kill a member's API server, or start it again (same address, same data): a real cluster failure",
+		Example: `  kfed dev apiserver stop cluster-europe-west1-b
+  kfed dev apiserver start cluster-europe-west1-b`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return dev.APIServer(cmd.Context(), o, args[0], args[1], s.Out)
+		},
+	}
+	cmd.AddCommand(up, down, serve, apiserver)
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
 	"github.com/kfed-io/kfed/test/framework"
 )
@@ -49,6 +50,45 @@ func TestInitDryRunPrintsEveryCRD(t *testing.T) {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("init --dry-run lacks %q", want)
 		}
+	}
+}
+
+// TestInitDNSFlags: kfed init --dns-domain renders the FederatedDomain of each provider, and
+// refuses flags that do not make one, naming the flag.
+func TestInitDNSFlags(t *testing.T) {
+	dead := writeDeadContext(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--dns-provider", "builtin", "--dns-listen", "127.0.0.1:5353"}, []string{"builtin:\n      listen: 127.0.0.1:5353\n"}},
+		{[]string{"--dns-provider", "coredns", "--dns-etcd-endpoints", "http://etcd:2379"},
+			[]string{"coreDNS:\n      etcdEndpoints:\n      - http://etcd:2379\n      prefix: /skydns\n"}},
+		{[]string{"--dns-provider", "rfc2136", "--dns-server", "10.0.0.53:53", "--dns-tsig-secret", "tsig"},
+			[]string{"rfc2136:\n      server: 10.0.0.53:53\n", "tsigSecretRef:\n        name: tsig\n"}},
+		{[]string{"--dns-provider", "externaldns"}, []string{"externalDNS: {}\n", "name: dnsendpoints.externaldns.k8s.io\n"}},
+	} {
+		t.Run(tc.args[1], func(t *testing.T) {
+			r := kfed(t, "", append([]string{"--kubeconfig", dead, "init", "--dry-run", "--dns-domain", "example.com"}, tc.args...)...)
+			wantOK(t, r)
+			for _, w := range append(tc.want, "kind: FederatedDomain\n", "  domain: example.com\n", "  federationName: myfed\n", "  ttl: 30\n") {
+				if !strings.Contains(r.out, w) {
+					t.Errorf("init --dry-run %v lacks %q", tc.args, w)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dns-domain", "example.com"}, "--dns-domain needs --dns-provider"},
+		{[]string{"--dns-provider", "builtin"}, "--dns-provider needs --dns-domain"},
+		{[]string{"--dns-domain", "example.com", "--dns-provider", "route53"}, `--dns-provider "route53" is not one of builtin, coredns, rfc2136, externaldns`},
+		{[]string{"--dns-domain", "example.com", "--dns-provider", "coredns"}, "--dns-provider coredns needs --dns-etcd-endpoints"},
+		{[]string{"--dns-domain", "example.com", "--dns-provider", "rfc2136", "--dns-server", "h:53"}, "--dns-provider rfc2136 needs --dns-tsig-secret"},
+	} {
+		wantError(t, kfed(t, "", append([]string{"--kubeconfig", dead, "init", "--dry-run"}, tc.args...)...), tc.want)
 	}
 }
 
@@ -94,8 +134,18 @@ func TestInitInstallsIntoABareCluster(t *testing.T) {
 	wantError(t, kfed(t, "", "--kubeconfig", both, "join", m, "--host-context", "bare", "--cluster-context", m),
 		`the host (context "bare") does not serve FederatedCluster: run `+"`kfed init --host-context bare`")
 
-	r := kfed(t, "", "--kubeconfig", path, "init", "--wait", "0", "--image", "registry.example/kfed:test")
+	r := kfed(t, "", "--kubeconfig", path, "init", "--wait", "0", "--image", "registry.example/kfed:test",
+		"--dns-domain", "example.com", "--dns-provider", "externaldns")
 	wantOK(t, r)
+	fd := &v1alpha1.FederatedDomain{}
+	if err := cl.Get(ctx, client.ObjectKey{Name: "example.com"}, fd); err != nil {
+		t.Errorf("FederatedDomain example.com: %v", err)
+	} else if fd.Spec.Provider.ExternalDNS == nil || fd.Spec.FederationName != "myfed" {
+		t.Errorf("FederatedDomain example.com: %+v", fd.Spec)
+	}
+	if err := cl.Get(ctx, client.ObjectKey{Name: "dnsendpoints.externaldns.k8s.io"}, &apiextensionsv1.CustomResourceDefinition{}); err != nil {
+		t.Errorf("the DNSEndpoint CRD: %v", err)
+	}
 	for _, name := range crdNames(t) {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := cl.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {

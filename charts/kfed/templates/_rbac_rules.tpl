@@ -16,6 +16,18 @@
   - create
   - patch
 - apiGroups:
+  - externaldns.k8s.io
+  resources:
+  - dnsendpoints
+  verbs:
+  - create
+  - delete
+  - get
+  - list
+  - patch
+  - update
+  - watch
+- apiGroups:
   - federation.kfed.io
   resources:
   - clusterfederatedobjects
@@ -57,6 +69,7 @@
   - federatedconfigmaps/status
   - federateddaemonsets/status
   - federateddeployments/status
+  - federateddomains/status
   - federatedingresses/status
   - federatedjobs/status
   - federatedobjects/status
@@ -71,6 +84,7 @@
   - federation.kfed.io
   resources:
   - federatedclusters
+  - federateddomains
   verbs:
   - get
   - list

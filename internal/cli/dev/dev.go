@@ -39,7 +39,16 @@ type Options struct {
 	Clusters int
 	// ToolsDir holds the binaries `make tools` builds.
 	ToolsDir string
+	// DNSListen is where the builtin DNS server of the FederatedDomain example.com answers.
+	DNSListen string
 }
+
+// The local federation's FederatedDomain: kfed's builtin DNS server on DefaultDNSListen.
+const (
+	DNSDomain        = "example.com"
+	DNSFederation    = "myfed"
+	DefaultDNSListen = "127.0.0.1:15353"
+)
 
 // DefaultDir is ~/.kfed/dev.
 func DefaultDir() string {

@@ -2,12 +2,15 @@ package dev_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/kfed-io/kfed/internal/cli/dev"
 	"github.com/kfed-io/kfed/test/framework"
@@ -48,7 +51,12 @@ func TestUpAndDown(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	out, err := run(t, exe, "dev", "up", "--clusters", "1", "--dir", dir, "--tools-dir", framework.ToolsDir(), "--wait", "4m")
+	port, err := framework.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	out, err := run(t, exe, "dev", "up", "--clusters", "1", "--dir", dir, "--tools-dir", framework.ToolsDir(), "--wait", "4m", "--dns-listen", listen)
 	t.Logf("kfed dev up --clusters 1 took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if err != nil {
 		down()
@@ -74,6 +82,20 @@ func TestUpAndDown(t *testing.T) {
 	}
 	if !strings.Contains(out, "cluster-us-east1-b   True    us-east1   us-east1-b") {
 		t.Errorf("want the member Ready with its region and zone, got:\n%s", out)
+	}
+
+	// The FederatedDomain example.com is served by kfed's builtin server.
+	if rcode, soa, err := framework.Answer(listen, dev.DNSDomain, dns.TypeSOA); err != nil || rcode != "NOERROR" {
+		t.Errorf("SOA of %s at %s: %s %v %v", dev.DNSDomain, listen, rcode, soa, err)
+	}
+	// A member's API server killed and started again, through the running federation.
+	for _, action := range []string{dev.ActionStop, dev.ActionStart} {
+		if out, err := run(t, exe, "dev", "apiserver", action, "cluster-us-east1-b", "--dir", dir); err != nil {
+			t.Errorf("kfed dev apiserver %s: %v\n%s", action, err, out)
+		}
+	}
+	if out, err := run(t, exe, "dev", "apiserver", "stop", "no-such-member", "--dir", dir); err == nil || !strings.Contains(out, "is not a member") {
+		t.Errorf("want an unknown member refused, got %v:\n%s", err, out)
 	}
 
 	stopped = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +13,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/config"
 	"github.com/kfed-io/kfed/controllers"
 	"github.com/kfed-io/kfed/internal/cli/install"
@@ -62,7 +66,8 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 	if err := installHost(ctx, host); err != nil {
 		return err
 	}
-	mgr, err := localcluster.StartManager(ctx, fed.Host, controllers.Options{Namespace: join.Namespace})
+	mgr, err := localcluster.StartManager(ctx, fed.Host, controllers.Options{Namespace: join.Namespace,
+		DNSProviders: controllers.DefaultDNSProviders()})
 	if err != nil {
 		return err
 	}
@@ -81,11 +86,17 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 		_, _ = fmt.Fprintf(&summary, "  %-32s context %-32s region %-22s zone %-24s joined and Ready in %s\n",
 			m.Name, m.Name, m.Region, m.Zone, took.Round(100*time.Millisecond))
 	}
+	if err := createDomain(ctx, host.Client, o.DNSListen); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(&summary, "DNS: FederatedDomain %s (federation %s), kfed's builtin server on %s: dig @%s -p %s <name>\n",
+		DNSDomain, DNSFederation, o.DNSListen, hostOf(o.DNSListen), portOf(o.DNSListen))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for i, m := range fed.Members {
 		wg.Go(func() { simulateLoadBalancers(ctx, m, i, out) })
 	}
+	wg.Go(func() { serveControl(ctx, o.Dir, fed.Members, out) })
 	if err := os.WriteFile(filepath.Join(o.Dir, readyFile), []byte(summary.String()), 0o600); err != nil {
 		return fmt.Errorf("writing the ready file: %w", err)
 	}
@@ -111,6 +122,52 @@ func installHost(ctx context.Context, host *kubeconfig.Cluster) error {
 	return install.Install(ctx, host.Client, keep, install.Options{Out: io.Discard})
 }
 
+// createDomain creates the local federation's FederatedDomain: example.com in kfed's builtin
+// server, and waits until it is Ready (the server listens).
+func createDomain(ctx context.Context, c client.Client, listen string) error {
+	d := &v1alpha1.FederatedDomain{ObjectMeta: metav1.ObjectMeta{Name: DNSDomain}, Spec: v1alpha1.FederatedDomainSpec{
+		Domain: DNSDomain, FederationName: DNSFederation,
+		Provider: v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: listen}}}}
+	if err := c.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating FederatedDomain %s: %w", DNSDomain, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+			return fmt.Errorf("reading FederatedDomain %s: %w", DNSDomain, err)
+		}
+		ready := meta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady)
+		if ready != nil && ready.Status == metav1.ConditionTrue {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			msg := "no Ready condition"
+			if ready != nil {
+				msg = ready.Reason + ": " + ready.Message
+			}
+			return fmt.Errorf("FederatedDomain %s is not Ready after a minute (%s): is %s free? pick another with --dns-listen", DNSDomain, msg, listen)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func hostOf(hostport string) string {
+	h, _, _ := net.SplitHostPort(hostport)
+	if h == "" || h == "0.0.0.0" {
+		return "127.0.0.1"
+	}
+	return h
+}
+
+func portOf(hostport string) string {
+	_, p, _ := net.SplitHostPort(hostport)
+	return p
+}
+
 func joinMember(ctx context.Context, loader kubeconfig.Loader, host *kubeconfig.Cluster, name string, out io.Writer) (time.Duration, error) {
 	member, err := loader.Cluster(name)
 	if err != nil {
@@ -128,9 +185,10 @@ func joinMember(ctx context.Context, loader kubeconfig.Loader, host *kubeconfig.
 	return time.Since(start), nil
 }
 
-// simulateLoadBalancers is a dev-only SIMULATION of a cloud's load balancers: every Service of
-// type LoadBalancer in member i gets an address 127.0.(10+i).N, so that DNS and global load
-// balancing have something to publish. It never ships in the operator.
+// simulateLoadBalancers is a dev-only SIMULATION of a cloud's load balancers (a fake load
+// balancer): every Service of type LoadBalancer in member i gets an address 127.0.(10+i).N, so
+// that DNS and global load balancing have something to publish. Nothing answers on it. It
+// never ships in the operator.
 func simulateLoadBalancers(ctx context.Context, m *localcluster.Cluster, i int, out io.Writer) {
 	next := 1
 	tick := time.NewTicker(time.Second)

@@ -42,7 +42,7 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 	}
 	// What a federation stopped earlier left here cannot be reused (its etcd data is gone), and
 	// envtest does not load the certificates it finds in a cluster's folder: start clean.
-	old := []string{readyFile, errorFile, pidFile, KubeconfigFile, "tmp", "host"}
+	old := []string{readyFile, errorFile, pidFile, KubeconfigFile, "tmp", "host", controlDir}
 	for _, m := range localcluster.Members {
 		old = append(old, m.Name)
 	}
@@ -58,7 +58,8 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 	}
 	defer func() { _ = logf.Close() }()
 	start := time.Now()
-	cmd := exec.Command(executable, "dev", "serve", "--dir", dir, "--clusters", strconv.Itoa(o.Clusters), "--tools-dir", o.ToolsDir) //nolint:gosec // kfed itself
+	cmd := exec.Command(executable, "dev", "serve", "--dir", dir, "--clusters", strconv.Itoa(o.Clusters), //nolint:gosec // kfed itself
+		"--tools-dir", o.ToolsDir, "--dns-listen", o.DNSListen)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = dir
 	// The control planes keep their data under dir, so that Down finds every process by it.

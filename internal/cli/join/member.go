@@ -74,6 +74,8 @@ func Rules(access Access) []rbacv1.PolicyRule {
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: readWrite},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
 		{APIGroups: []string{""}, Resources: []string{"nodes", "pods"}, Verbs: readOnly},
+		// The DNS controller counts the ready endpoints of the Services kfed writes.
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: readOnly},
 		health,
 	}
 }
