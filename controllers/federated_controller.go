@@ -68,6 +68,8 @@ type FederatedReconciler struct {
 	slow       sync.Map   // cluster → struct{}: a write there has run past memberWriteBudget
 	writes     sync.Map   // "<object UID>/<cluster>" → writtenReplicas: until the cache shows the write
 	enqueue    func(types.NamespacedName)
+	// copies are the member watches of the copies, shared with the other kinds' reconcilers.
+	copies *copyWatches
 }
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federateddeployments;federatedreplicasets;federateddaemonsets;federatedjobs;federatedconfigmaps;federatedsecrets;federatedservices;federatedingresses;federatedobjects;clusterfederatedobjects,verbs=get;list;watch;update;patch
@@ -193,7 +195,7 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		return outcome{invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
 	}
 	out := outcome{selected: selected}
-	gvk, _, err := propagate.MemberKey(obj)
+	_, _, err = propagate.MemberKey(obj)
 	if err != nil {
 		// E.g. a template namespace other than the object's own: nothing is written anywhere.
 		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
@@ -221,9 +223,6 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 			return outcome{selected: selected, retryErr: fmt.Errorf("reading Secret %s: %w", key, err)}
 		}
 		target.Secret = secret
-	}
-	if gvk.Kind != "" {
-		r.Registry.Watch(gvk)
 	}
 	members, stalled := r.readMembers(ctx, obj, views)
 	if len(stalled) > 0 && obj.GetReplicaScheduling() != nil {
@@ -411,21 +410,20 @@ func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.UnschedulableWindow == 0 {
 		r.UnschedulableWindow = propagate.DefaultUnschedulableWindow
 	}
-	if gvk := sample.TargetGVK(); gvk.Kind != "" {
-		r.Registry.Watch(gvk)
+	if r.copies == nil {
+		r.copies = newCopyWatches(r.Registry)
 	}
-	r.Registry.Watch(namespaceGVK)
+	if gvk := sample.TargetGVK(); gvk.Kind != "" {
+		// Started now, so that the members list the kind before the first object comes.
+		if _, err := r.copies.of(gvk); err != nil {
+			return fmt.Errorf("watching the member copies of %s: %w", r.kind, err)
+		}
+	}
 	events := &clusterEvents{r: r}
 	memberEvents := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-		r.Registry.OnObject(func(_ string, o client.Object) {
-			origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])
-			if err != nil || origin.Kind != r.kind {
-				return
-			}
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name}})
-		})
-		r.Registry.OnChange(func(cluster string) { events.changed(ctx, cluster, q) })
 		r.enqueue = func(key types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: key}) }
+		r.copies.wake(r.kind, r.enqueue)
+		r.Registry.OnChange(func(cluster string) { events.changed(ctx, cluster, q) })
 		return nil
 	})
 	return ctrl.NewControllerManagedBy(mgr).

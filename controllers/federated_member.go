@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,6 @@ import (
 	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/internal/propagate"
 )
-
-var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
 // readMembers gathers what kfed's caches hold of obj in every joined cluster: the input of
 // propagate.PlanMembers. Clusters are read in parallel; a cluster that is not Ready is not read.
@@ -141,9 +140,14 @@ func (r *FederatedReconciler) readMember(ctx context.Context, m propagate.Member
 	if namespaced != (key.Namespace != "") {
 		return m // the plan refuses it; kfed never wrote a copy there
 	}
+	reader, rerr := r.copyReader(ctx, m.Cluster.Name, gvk)
+	if rerr != nil {
+		m.ReadErr = fmt.Errorf("reading %s %s in cluster %s: %w", gvk.Kind, key, m.Cluster.Name, rerr)
+		return m
+	}
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(gvk)
-	switch gerr := cl.Get(ctx, key, live); {
+	switch gerr := reader.Get(ctx, key, live); {
 	case apierrors.IsNotFound(gerr):
 	case gerr != nil:
 		m.ReadErr = fmt.Errorf("reading %s %s in cluster %s: %w", gvk.Kind, key, m.Cluster.Name, gerr)
@@ -151,6 +155,21 @@ func (r *FederatedReconciler) readMember(ctx context.Context, m propagate.Member
 		m.Live = live
 	}
 	return m
+}
+
+// copyReader reads the copies of a kind in a member from propagation's watch of them, once it has
+// synced (waiting up to member.SyncWait); from the member's API server when it has not (a kind
+// kfed's identity may not list never syncs: read directly, it fails with the reason).
+func (r *FederatedReconciler) copyReader(ctx context.Context, cluster string, gvk schema.GroupVersionKind) (client.Reader, error) {
+	w, err := r.copies.of(gvk)
+	if err != nil {
+		return nil, err
+	}
+	reader, err := w.WaitReader(ctx, cluster, member.SyncWait)
+	if errors.Is(err, member.ErrWatchNotSynced) {
+		return r.Registry.DirectClient(cluster)
+	}
+	return reader, err
 }
 
 // memberWriteBudget is how long a reconcile waits for its member writes. A write that takes
