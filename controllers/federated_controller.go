@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -212,17 +211,16 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		}
 	}
 	target := propagate.Target{}
-	if fs, ok := obj.(*v1alpha1.FederatedSecret); ok {
-		secret := &corev1.Secret{}
-		key := types.NamespacedName{Namespace: fs.Namespace, Name: fs.Spec.SecretRef.Name}
-		if err := r.Client.Get(ctx, key, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return outcome{selected: selected, invalidReason: v1alpha1.ReasonSourceNotFound,
-					invalid: fmt.Sprintf("Secret %s named by spec.secretRef not found", key)}
-			}
-			return outcome{selected: selected, retryErr: fmt.Errorf("reading Secret %s: %w", key, err)}
+	if r.Kind.Member != nil {
+		finish, err := r.Kind.Member(ctx, r.Client, obj)
+		var notFound *kinds.SourceNotFoundError
+		switch {
+		case errors.As(err, &notFound):
+			return outcome{selected: selected, invalidReason: v1alpha1.ReasonSourceNotFound, invalid: notFound.Message}
+		case err != nil:
+			return outcome{selected: selected, retryErr: err}
 		}
-		target.Secret = secret
+		target.Finish = finish
 	}
 	members, stalled := r.readMembers(ctx, obj, views)
 	if len(stalled) > 0 && obj.GetReplicaScheduling() != nil {
