@@ -18,6 +18,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // replicaSampler reads spec.replicas of one Deployment in every member, again and again, and
@@ -141,7 +142,7 @@ func sum(m map[string]int32) int32 {
 func spreadDeployment(t *testing.T, ns, name string, total int32) (*v1alpha1.FederatedDeployment, map[string]int32) {
 	t.Helper()
 	g := NewWithT(t)
-	fd := deployment(ns, name, total)
+	fd := gen.FederatedDeployment(ns, name, total)
 	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
 	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
 	t.Cleanup(func() { deleteAndWait(t, fd) })
@@ -309,10 +310,7 @@ func TestDeadMemberHoldsTheFinalizerUntilUnjoined(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "blocked-deletion")
 	victim := fed.Members[0]
-	fcm := &v1alpha1.FederatedConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "held"},
-		Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
-	}
+	fcm := gen.FederatedConfigMap(ns, "held", map[string]string{"k": "v"})
 	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
 	defer deleteAndWait(t, fcm)
 	g.Eventually(func(g Gomega) {

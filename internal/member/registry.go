@@ -311,7 +311,7 @@ type entry struct {
 	syncErr   string
 	cache     cache.Cache
 	client    client.Client
-	direct    client.Client // reads from the API server, for objects outside the cache
+	direct    client.Client      // reads from the API server, for objects outside the cache
 	stopCache context.CancelFunc // the cache also stops with ctx; this only makes it explicit
 
 	// What the member's caches share once it is synced: one HTTP client (its connections) and
