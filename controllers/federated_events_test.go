@@ -106,15 +106,8 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 
 	// The victim goes NotReady: every ConfigMap placed there is reconciled once.
 	before = configMapReconciles(g)
-	if err := victim.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	defer func() {
-		if !restarted {
-			_ = victim.StartAPIServer()
-		}
-	}()
+	restart := stopAPIServer(t, victim)
+	defer restart()
 	g.Eventually(func(g Gomega) {
 		g.Expect(countPhase(g, victim.Name, v1alpha1.PhaseClusterNotReady)).To(Equal(objects))
 	}).WithTimeout(detectionBound(fastProbes)+2*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "every ConfigMap sees the member NotReady")
@@ -122,10 +115,7 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 	g.Expect(configMapReconciles(g)-before).To(Equal(float64(objects)),
 		"a member going NotReady wakes each ConfigMap placed there once")
 
-	if err := victim.StartAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
+	restart()
 	g.Eventually(func(g Gomega) {
 		g.Expect(countPhase(g, victim.Name, v1alpha1.PhasePropagated)).To(Equal(objects))
 	}).WithTimeout(5*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "back once the member is Ready")
