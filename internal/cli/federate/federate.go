@@ -60,11 +60,20 @@ func init() {
 }
 
 // Federate converts objs. CRDs among them with scope Cluster make their kinds cluster-scoped.
+// Workloads and Ingresses of API versions Kubernetes no longer serves (extensions/v1beta1,
+// apps/v1beta1, apps/v1beta2, networking.k8s.io/v1beta1) are converted to their current
+// versions first, with a note saying so; any other object of a removed version is an error.
 func Federate(objs []*unstructured.Unstructured) (*Result, error) {
 	scoped := clusterScopedKinds(objs)
 	res := &Result{}
 	for _, in := range objs {
-		u := clean(in)
+		u, upgraded, err := upgrade(clean(in))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", in.GetKind(), name(in), err)
+		}
+		if upgraded != "" {
+			res.Notes = append(res.Notes, upgraded)
+		}
 		out, note, err := convert(u, scoped)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", u.GetKind(), name(u), err)
