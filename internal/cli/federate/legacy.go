@@ -20,9 +20,16 @@ var (
 	networkingV1 = schema.GroupVersion{Group: "networking.k8s.io", Version: "v1"}
 )
 
+// The removed versions of the workloads and the Ingress that upgrade converts.
+const (
+	extensionsV1beta1 = "extensions/v1beta1"
+	appsV1beta1       = "apps/v1beta1"
+	appsV1beta2       = "apps/v1beta2"
+)
+
 // removedVersions are the built-in group versions Kubernetes no longer serves.
 var removedVersions = map[string]bool{
-	"extensions/v1beta1": true, "apps/v1beta1": true, "apps/v1beta2": true,
+	extensionsV1beta1: true, appsV1beta1: true, appsV1beta2: true,
 	"networking.k8s.io/v1beta1": true, "batch/v1beta1": true, "batch/v2alpha1": true, "policy/v1beta1": true,
 	"rbac.authorization.k8s.io/v1beta1": true, "rbac.authorization.k8s.io/v1alpha1": true,
 	"storage.k8s.io/v1beta1": true, "apiextensions.k8s.io/v1beta1": true,
@@ -36,10 +43,10 @@ var removedVersions = map[string]bool{
 
 // convertible are the removed versions upgrade converts, by kind.
 var convertible = map[string][]string{
-	"Deployment": {"extensions/v1beta1", "apps/v1beta1", "apps/v1beta2"},
-	"ReplicaSet": {"extensions/v1beta1", "apps/v1beta1", "apps/v1beta2"},
-	"DaemonSet":  {"extensions/v1beta1", "apps/v1beta1", "apps/v1beta2"},
-	"Ingress":    {"extensions/v1beta1", "networking.k8s.io/v1beta1"},
+	"Deployment": {extensionsV1beta1, appsV1beta1, appsV1beta2},
+	"ReplicaSet": {extensionsV1beta1, appsV1beta1, appsV1beta2},
+	"DaemonSet":  {extensionsV1beta1, appsV1beta1, appsV1beta2},
+	"Ingress":    {extensionsV1beta1, "networking.k8s.io/v1beta1"},
 }
 
 // upgrade returns u in a current API version, and a note saying what it converted ("" when u
@@ -106,7 +113,7 @@ func upgradeWorkload(obj map[string]any, version, kind string) ([]string, error)
 		spec["selector"] = map[string]any{"matchLabels": sel}
 		did = append(did, "spec.selector added from the pod template's labels, as "+version+" defaulted it")
 	}
-	if kind == "DaemonSet" && version == "extensions/v1beta1" {
+	if kind == "DaemonSet" && version == extensionsV1beta1 {
 		if _, ok := spec["updateStrategy"]; !ok {
 			// extensions/v1beta1 defaulted to OnDelete, apps/v1 to RollingUpdate.
 			spec["updateStrategy"] = map[string]any{"type": "OnDelete"}

@@ -178,7 +178,8 @@ func TestFederateRefusesRemovedVersionsItCannotConvert(t *testing.T) {
 			want: "extensions/v1beta1 NetworkPolicy is an API version no current Kubernetes serves"},
 		{in: "apiVersion: apps/v1beta1\nkind: StatefulSet\nmetadata: {name: db, namespace: shop}\n",
 			want: "apps/v1beta1 StatefulSet is an API version no current Kubernetes serves"},
-		{in: "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {rollbackTo: {revision: 2}, template: {metadata: {labels: {a: b}}}}\n",
+		{in: "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n" +
+			"spec: {rollbackTo: {revision: 2}, template: {metadata: {labels: {a: b}}}}\n",
 			want: "spec.rollbackTo"},
 		{in: "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: web, namespace: shop}\nspec: {backend: {servicePort: 80}}\n",
 			want: "spec.backend has no serviceName"},
@@ -210,7 +211,7 @@ func TestFederateTheSeedsManifestsOffline(t *testing.T) {
 		in = append(append(in, raw...), []byte("\n---\n")...)
 	}
 	res := federateYAML(t, string(in))
-	var got []string
+	got := make([]string, 0, len(res.Objects))
 	for _, o := range res.Objects {
 		got = append(got, o.GetObjectKind().GroupVersionKind().Kind+" "+o.GetName())
 	}
