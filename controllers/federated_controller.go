@@ -69,6 +69,8 @@ type FederatedReconciler struct {
 	enqueue    func(types.NamespacedName)
 	// copies are the member watches of the copies, shared with the other kinds' reconcilers.
 	copies *copyWatches
+	// echoes tell the watch events of kfed's own member writes from other changes of a copy.
+	echoes echoes
 }
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federateddeployments;federatedreplicasets;federateddaemonsets;federatedjobs;federatedconfigmaps;federatedsecrets;federatedservices;federatedingresses;federatedobjects;clusterfederatedobjects,verbs=get;list;watch;update;patch
@@ -362,6 +364,7 @@ func (r *FederatedReconciler) forget(obj propagate.Federated) {
 	uid := string(obj.GetUID())
 	r.seen.Delete(uid)
 	r.placed.forget(client.ObjectKeyFromObject(obj))
+	r.echoes.forget(client.ObjectKeyFromObject(obj))
 	for _, m := range []*sync.Map{&r.capacities, &r.conflicts, &r.writes} {
 		m.Range(func(key, _ any) bool {
 			if strings.HasPrefix(key.(string), uid+"/") {
@@ -420,7 +423,7 @@ func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	events := &clusterEvents{r: r}
 	memberEvents := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		r.enqueue = func(key types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: key}) }
-		r.copies.wake(r.kind, r.enqueue)
+		r.copies.handle(r.kind, r.copyChanged)
 		r.Registry.OnChange(func(cluster string) { events.changed(ctx, cluster, q) })
 		return nil
 	})

@@ -172,6 +172,15 @@ func (r *FederatedReconciler) copyReader(ctx context.Context, cluster string, gv
 	return reader, err
 }
 
+// copyChanged wakes the object whose copy changed in a member, unless the change is the echo of
+// kfed's own write there (echoes). Any other change (another writer, the member's controllers
+// writing status, a deletion) wakes it.
+func (r *FederatedReconciler) copyChanged(cluster string, obj client.Object, origin types.NamespacedName) {
+	if r.echoes.heard(origin, cluster, obj.GetResourceVersion()) && r.enqueue != nil {
+		r.enqueue(origin)
+	}
+}
+
 // memberWriteBudget is how long a reconcile waits for its member writes. A write that takes
 // longer (a member that hangs) goes on in the background: its cluster reports Pending and counts
 // as slow, so that later reconciles write nothing there and do not wait for it, until that write
@@ -279,9 +288,17 @@ func (r *FederatedReconciler) execute(ctx context.Context, obj propagate.Federat
 	if err != nil {
 		return v1alpha1.ClusterStatus{Name: a.Cluster, Phase: v1alpha1.PhaseClusterNotReady, Message: "kfed is not connected to the cluster"}, err
 	}
+	key := client.ObjectKeyFromObject(obj)
+	var written string // the copy's resourceVersion after the write
+	r.echoes.writing(key, a.Cluster)
+	defer func() {
+		if r.echoes.done(key, a.Cluster, written) && r.enqueue != nil {
+			r.enqueue(key)
+		}
+	}()
 	switch a.Action {
 	case propagate.ActionCreate:
-		err = r.create(ctx, a.Cluster, direct, a.Object)
+		written, err = r.create(ctx, a.Cluster, direct, a.Object)
 		if apierrors.IsAlreadyExists(err) {
 			// One kfed did not create, or one the cache does not show yet: plan again from
 			// what the member holds.
@@ -304,9 +321,11 @@ func (r *FederatedReconciler) execute(ctx context.Context, obj propagate.Federat
 			err = r.handOver(ctx, a.Cluster, direct, a.Object)
 		}
 		if err == nil {
-			err = direct.Apply(ctx, client.ApplyConfigurationFromUnstructured(a.Object), client.FieldOwner(propagate.FieldOwner), client.ForceOwnership)
+			applied := a.Object.DeepCopy()
+			err = direct.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.FieldOwner(propagate.FieldOwner), client.ForceOwnership)
 			if err == nil {
 				countWrite(a.Cluster, "update")
+				written = applied.GetResourceVersion()
 			}
 		}
 	case propagate.ActionDelete:
@@ -324,20 +343,22 @@ func (r *FederatedReconciler) execute(ctx context.Context, obj propagate.Federat
 	return a.Status, nil
 }
 
-// create creates a copy in a member, and its namespace there when kfed does not know it exists.
-func (r *FederatedReconciler) create(ctx context.Context, cluster string, direct client.Client, desired *unstructured.Unstructured) error {
+// create creates a copy in a member, and its namespace there when kfed does not know it exists,
+// and returns the copy's resourceVersion.
+func (r *FederatedReconciler) create(ctx context.Context, cluster string, direct client.Client, desired *unstructured.Unstructured) (string, error) {
 	ns := desired.GetNamespace()
 	if err := r.ensureNamespace(ctx, cluster, direct, ns); err != nil {
-		return err
+		return "", err
 	}
-	err := direct.Create(ctx, desired.DeepCopy(), client.FieldOwner(propagate.FieldOwner))
+	created := desired.DeepCopy()
+	err := direct.Create(ctx, created, client.FieldOwner(propagate.FieldOwner))
 	if err == nil {
 		countWrite(cluster, "create")
 	}
 	if apierrors.IsNotFound(err) {
 		r.namespaces.Delete(cluster + "/" + ns) // the namespace went away
 	}
-	return err
+	return created.GetResourceVersion(), err
 }
 
 // delete deletes a copy kfed wrote, only if it is still the object that was read.

@@ -24,11 +24,14 @@ type copyWatches struct {
 
 	mu      sync.Mutex
 	byGVK   map[schema.GroupVersionKind]*member.Watch
-	enqueue map[string]func(types.NamespacedName) // by federated kind
+	changes map[string]copyHandler // by federated kind
 }
 
+// copyHandler hears of a change of a copy in a cluster, with the object its origin names.
+type copyHandler func(cluster string, obj client.Object, origin types.NamespacedName)
+
 func newCopyWatches(reg *member.Registry) *copyWatches {
-	return &copyWatches{reg: reg, byGVK: map[schema.GroupVersionKind]*member.Watch{}, enqueue: map[string]func(types.NamespacedName){}}
+	return &copyWatches{reg: reg, byGVK: map[schema.GroupVersionKind]*member.Watch{}, changes: map[string]copyHandler{}}
 }
 
 // managedSelector chooses the member objects kfed manages.
@@ -56,23 +59,23 @@ func (w *copyWatches) of(gvk schema.GroupVersionKind) (*member.Watch, error) {
 	return mw, nil
 }
 
-// wake registers how to enqueue the objects of one federated kind.
-func (w *copyWatches) wake(kind string, enqueue func(types.NamespacedName)) {
+// handle registers the handler of the copies of one federated kind's objects.
+func (w *copyWatches) handle(kind string, fn copyHandler) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.enqueue[kind] = enqueue
+	w.changes[kind] = fn
 }
 
-// changed enqueues the object a changed copy's origin names.
-func (w *copyWatches) changed(_ string, o client.Object) {
+// changed hands a changed copy to the handler of the kind its origin names.
+func (w *copyWatches) changed(cluster string, o client.Object) {
 	origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])
 	if err != nil {
 		return
 	}
 	w.mu.Lock()
-	enqueue := w.enqueue[origin.Kind]
+	fn := w.changes[origin.Kind]
 	w.mu.Unlock()
-	if enqueue != nil {
-		enqueue(types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name})
+	if fn != nil {
+		fn(cluster, o, types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name})
 	}
 }
