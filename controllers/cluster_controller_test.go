@@ -190,15 +190,8 @@ func TestDeadMemberIsDetectedAndRecovers(t *testing.T) {
 
 	// Timed from the stop request: the server stops answering /readyz as soon as it is told.
 	stopped := time.Now()
-	if err := victim.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	defer func() {
-		if !restarted {
-			_ = victim.StartAPIServer()
-		}
-	}()
+	restart := stopAPIServer(t, victim)
+	defer restart()
 	bound := detectionBound(fastProbes)
 	g.Eventually(func(g Gomega) {
 		c := readyOf(g, victim.Name)
@@ -214,10 +207,7 @@ func TestDeadMemberIsDetectedAndRecovers(t *testing.T) {
 	_, err := registry.Client(victim.Name)
 	g.Expect(err).To(MatchError(member.ErrClusterNotConnected))
 
-	if err := victim.StartAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
+	restart()
 	started := time.Now()
 	g.Eventually(func(g Gomega) {
 		g.Expect(readyOf(g, victim.Name).Status).To(Equal(metav1.ConditionTrue))

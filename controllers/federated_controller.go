@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -68,6 +67,10 @@ type FederatedReconciler struct {
 	slow       sync.Map   // cluster → struct{}: a write there has run past memberWriteBudget
 	writes     sync.Map   // "<object UID>/<cluster>" → writtenReplicas: until the cache shows the write
 	enqueue    func(types.NamespacedName)
+	// copies are the member watches of the copies, shared with the other kinds' reconcilers.
+	copies *copyWatches
+	// echoes tell the watch events of kfed's own member writes from other changes of a copy.
+	echoes echoes
 }
 
 // +kubebuilder:rbac:groups=federation.kfed.io,resources=federateddeployments;federatedreplicasets;federateddaemonsets;federatedjobs;federatedconfigmaps;federatedsecrets;federatedservices;federatedingresses;federatedobjects;clusterfederatedobjects,verbs=get;list;watch;update;patch
@@ -199,7 +202,7 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		return outcome{invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
 	}
 	out := outcome{selected: selected}
-	gvk, _, err := propagate.MemberKey(obj)
+	_, _, err = propagate.MemberKey(obj)
 	if err != nil {
 		// E.g. a template namespace other than the object's own: nothing is written anywhere.
 		return outcome{selected: selected, invalidReason: v1alpha1.ReasonInvalid, invalid: err.Error()}
@@ -216,20 +219,16 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 		}
 	}
 	target := propagate.Target{}
-	if fs, ok := obj.(*v1alpha1.FederatedSecret); ok {
-		secret := &corev1.Secret{}
-		key := types.NamespacedName{Namespace: fs.Namespace, Name: fs.Spec.SecretRef.Name}
-		if err := r.Client.Get(ctx, key, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return outcome{selected: selected, invalidReason: v1alpha1.ReasonSourceNotFound,
-					invalid: fmt.Sprintf("Secret %s named by spec.secretRef not found", key)}
-			}
-			return outcome{selected: selected, retryErr: fmt.Errorf("reading Secret %s: %w", key, err)}
+	if r.Kind.Member != nil {
+		finish, err := r.Kind.Member(ctx, r.Client, obj)
+		var notFound *kinds.SourceNotFoundError
+		switch {
+		case errors.As(err, &notFound):
+			return outcome{selected: selected, invalidReason: v1alpha1.ReasonSourceNotFound, invalid: notFound.Message}
+		case err != nil:
+			return outcome{selected: selected, retryErr: err}
 		}
-		target.Secret = secret
-	}
-	if gvk.Kind != "" {
-		r.Registry.Watch(gvk)
+		target.Finish = finish
 	}
 	members, stalled := r.readMembers(ctx, obj, views)
 	if len(stalled) > 0 && obj.GetReplicaScheduling() != nil {
@@ -371,6 +370,7 @@ func (r *FederatedReconciler) forget(obj propagate.Federated) {
 	uid := string(obj.GetUID())
 	r.seen.Delete(uid)
 	r.placed.forget(client.ObjectKeyFromObject(obj))
+	r.echoes.forget(client.ObjectKeyFromObject(obj))
 	for _, m := range []*sync.Map{&r.capacities, &r.conflicts, &r.writes} {
 		m.Range(func(key, _ any) bool {
 			if strings.HasPrefix(key.(string), uid+"/") {
@@ -417,21 +417,20 @@ func (r *FederatedReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.UnschedulableWindow == 0 {
 		r.UnschedulableWindow = propagate.DefaultUnschedulableWindow
 	}
-	if gvk := sample.TargetGVK(); gvk.Kind != "" {
-		r.Registry.Watch(gvk)
+	if r.copies == nil {
+		r.copies = newCopyWatches(r.Registry)
 	}
-	r.Registry.Watch(namespaceGVK)
+	if gvk := sample.TargetGVK(); gvk.Kind != "" {
+		// Started now, so that the members list the kind before the first object comes.
+		if _, err := r.copies.of(gvk); err != nil {
+			return fmt.Errorf("watching the member copies of %s: %w", r.kind, err)
+		}
+	}
 	events := &clusterEvents{r: r}
 	memberEvents := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-		r.Registry.OnObject(func(_ string, o client.Object) {
-			origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])
-			if err != nil || origin.Kind != r.kind {
-				return
-			}
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name}})
-		})
-		r.Registry.OnChange(func(cluster string) { events.changed(ctx, cluster, q) })
 		r.enqueue = func(key types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: key}) }
+		r.copies.handle(r.kind, r.copyChanged)
+		r.Registry.OnChange(func(cluster string) { events.changed(ctx, cluster, q) })
 		return nil
 	})
 	return ctrl.NewControllerManagedBy(mgr).

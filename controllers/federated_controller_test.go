@@ -25,6 +25,7 @@ import (
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/controllers"
 	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // joinAll joins every member under its own name and waits until each is Ready and connected.
@@ -109,21 +110,13 @@ func TestConfigMapPropagatesWithPlacementAndOverrides(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "fan-out")
 	m0, m1, m2 := fed.Members[0], fed.Members[1], fed.Members[2]
-	fcm := &v1alpha1.FederatedConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"},
-		Spec: v1alpha1.FederatedConfigMapSpec{
-			Template: v1alpha1.ConfigMapTemplate{
-				Metadata: v1alpha1.TemplateMeta{Labels: map[string]string{"app": "web"}},
-				Data:     map[string]string{"color": "blue", "size": "m"},
-			},
-			FederatedSpec: v1alpha1.FederatedSpec{
-				Placement: v1alpha1.Placement{Clusters: []string{m0.Name, m1.Name}},
-				Overrides: []v1alpha1.ClusterOverride{{ClusterName: m1.Name, Patches: []v1alpha1.Patch{
-					{Op: v1alpha1.PatchOpReplace, Path: "/data/color", Value: &v1alpha1.JSON{Raw: []byte(`"red"`)}},
-				}}},
-			},
-		},
-	}
+	fcm := gen.FederatedConfigMap(ns, "settings", map[string]string{"color": "blue", "size": "m"},
+		gen.TemplateLabels(map[string]string{"app": "web"}),
+		gen.Placement(m0.Name, m1.Name),
+		gen.Overrides(v1alpha1.ClusterOverride{ClusterName: m1.Name, Patches: []v1alpha1.Patch{
+			{Op: v1alpha1.PatchOpReplace, Path: "/data/color", Value: &v1alpha1.JSON{Raw: []byte(`"red"`)}},
+		}}),
+	)
 	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
 	defer deleteAndWait(t, fcm)
 
@@ -158,10 +151,7 @@ func TestDriftInAMemberIsReverted(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "drift")
 	m := fed.Members[0]
-	fcm := &v1alpha1.FederatedConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pinned"},
-		Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
-	}
+	fcm := gen.FederatedConfigMap(ns, "pinned", map[string]string{"k": "v"})
 	createPropagated(t, fcm)
 
 	cm := memberConfigMap(g, m, ns, "pinned")
@@ -184,13 +174,8 @@ func TestTemplateChangesReachMembers(t *testing.T) {
 	g := NewWithT(t)
 	joinAll(t)
 	ns := hostNamespace(t, "template-changes")
-	fcm := &v1alpha1.FederatedConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tuning"},
-		Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{
-			Metadata: v1alpha1.TemplateMeta{Labels: map[string]string{"tier": "gold"}},
-			Data:     map[string]string{"keep": "1", "drop": "2"},
-		}},
-	}
+	fcm := gen.FederatedConfigMap(ns, "tuning", map[string]string{"keep": "1", "drop": "2"},
+		gen.TemplateLabels(map[string]string{"tier": "gold"}))
 	createPropagated(t, fcm)
 
 	updateHost(t, fcm, func() {
@@ -224,13 +209,7 @@ func TestHandOverThatLosesARaceIsRetried(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "hand-over-race")
 	m := fed.Members[0]
-	fcm := &v1alpha1.FederatedConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "raced"},
-		Spec: v1alpha1.FederatedConfigMapSpec{
-			Template:      v1alpha1.ConfigMapTemplate{Data: map[string]string{"v": "1"}},
-			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
-		},
-	}
+	fcm := gen.FederatedConfigMap(ns, "raced", map[string]string{"v": "1"}, gen.Placement(m.Name))
 	createPropagated(t, fcm)
 
 	// An operator whose first hand-over patch to the copy is preceded by another writer's update.
@@ -296,13 +275,7 @@ func TestUnmanagedObjectIsLeftAloneUntilAdopted(t *testing.T) {
 	mine := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"}, Data: map[string]string{"owner": "team-a"}}
 	g.Expect(m.Client.Create(t.Context(), mine)).To(Succeed())
 
-	fcm := &v1alpha1.FederatedConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"},
-		Spec: v1alpha1.FederatedConfigMapSpec{
-			Template:      v1alpha1.ConfigMapTemplate{Data: map[string]string{"owner": "kfed"}},
-			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
-		},
-	}
+	fcm := gen.FederatedConfigMap(ns, "shared", map[string]string{"owner": "kfed"}, gen.Placement(m.Name))
 	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
 	defer deleteAndWait(t, fcm)
 	g.Eventually(func(g Gomega) {
@@ -357,10 +330,7 @@ func TestDeleteCascadesUnlessOrphaned(t *testing.T) {
 		if orphan {
 			name = "orphaned"
 		}
-		fcm := &v1alpha1.FederatedConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
-		}
+		fcm := gen.FederatedConfigMap(ns, name, map[string]string{"k": "v"})
 		if orphan {
 			fcm.Annotations = map[string]string{v1alpha1.AnnotationOrphan: "true"}
 		}
@@ -396,26 +366,11 @@ func memberReplicas(g Gomega, ns, name string) map[string]int32 {
 	return out
 }
 
-func deployment(ns, name string, replicas int32) *v1alpha1.FederatedDeployment {
-	labels := map[string]string{"app": name}
-	return &v1alpha1.FederatedDeployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.FederatedDeploymentSpec{Template: v1alpha1.DeploymentTemplate{Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "k8shserver:1.0"}}},
-			},
-		}}},
-	}
-}
-
 func TestReplicasAreSpreadByWeight(t *testing.T) {
 	g := NewWithT(t)
 	joinAll(t)
 	ns := hostNamespace(t, "spread")
-	fd := deployment(ns, "k8shserver", 1000)
+	fd := gen.FederatedDeployment(ns, "k8shserver", 1000)
 	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
 	defer deleteAndWait(t, fd)
 	defer logStatusOnFailure(t, fd, &fd.Status)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/conditions"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // configMapReconciles returns how many times FederatedConfigMaps were reconciled, whatever the result.
@@ -44,8 +45,7 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 	for range 16 {
 		wg.Go(func() {
 			for i := range work {
-				fcm := &v1alpha1.FederatedConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("cm-%04d", i)},
-					Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"i": fmt.Sprint(i)}}}}
+				fcm := gen.FederatedConfigMap(ns, fmt.Sprintf("cm-%04d", i), map[string]string{"i": fmt.Sprint(i)})
 				if err := host.Create(ctx, fcm); err != nil && !apierrors.IsAlreadyExists(err) {
 					t.Errorf("creating %s: %v", fcm.Name, err)
 				}
@@ -106,15 +106,8 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 
 	// The victim goes NotReady: every ConfigMap placed there is reconciled once.
 	before = configMapReconciles(g)
-	if err := victim.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	defer func() {
-		if !restarted {
-			_ = victim.StartAPIServer()
-		}
-	}()
+	restart := stopAPIServer(t, victim)
+	defer restart()
 	g.Eventually(func(g Gomega) {
 		g.Expect(countPhase(g, victim.Name, v1alpha1.PhaseClusterNotReady)).To(Equal(objects))
 	}).WithTimeout(detectionBound(fastProbes)+2*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "every ConfigMap sees the member NotReady")
@@ -122,10 +115,7 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 	g.Expect(configMapReconciles(g)-before).To(Equal(float64(objects)),
 		"a member going NotReady wakes each ConfigMap placed there once")
 
-	if err := victim.StartAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
+	restart()
 	g.Eventually(func(g Gomega) {
 		g.Expect(countPhase(g, victim.Name, v1alpha1.PhasePropagated)).To(Equal(objects))
 	}).WithTimeout(5*time.Minute).WithPolling(2*time.Second).Should(Succeed(), "back once the member is Ready")
@@ -139,8 +129,7 @@ func TestTwoWritersKeepEachOthersConditions(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "writers")
 	ctx := t.Context()
-	fcm := &v1alpha1.FederatedConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"},
-		Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"v": "0"}}}}
+	fcm := gen.FederatedConfigMap(ns, "shared", map[string]string{"v": "0"})
 	createPropagated(t, fcm)
 
 	// The other writer: its condition, then the summary, patched under an optimistic lock as

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // replicaSampler reads spec.replicas of one Deployment in every member, again and again, and
@@ -141,7 +142,7 @@ func sum(m map[string]int32) int32 {
 func spreadDeployment(t *testing.T, ns, name string, total int32) (*v1alpha1.FederatedDeployment, map[string]int32) {
 	t.Helper()
 	g := NewWithT(t)
-	fd := deployment(ns, name, total)
+	fd := gen.FederatedDeployment(ns, name, total)
 	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
 	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
 	t.Cleanup(func() { deleteAndWait(t, fd) })
@@ -175,15 +176,8 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 	sampler := sampleReplicas(t, ns, fd.Name, maps.Clone(spread))
 
 	killed := time.Now()
-	if err := victim.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	defer func() {
-		if !restarted {
-			_ = victim.StartAPIServer()
-		}
-	}()
+	restart := stopAPIServer(t, victim)
+	defer restart()
 	// The health bound (failureThreshold × period + timeout, plus margin), then time to plan and write.
 	bound := detectionBound(fastProbes) + 15*time.Second
 	g.Eventually(func(g Gomega) {
@@ -206,10 +200,7 @@ func TestDeadMemberReplicasMoveAndComeBack(t *testing.T) {
 			HaveField("Name", victim.Name), HaveField("Phase", v1alpha1.PhaseClusterNotReady))))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
-	if err := victim.StartAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
+	restart()
 	back := time.Now()
 	g.Eventually(func(g Gomega) {
 		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(spread))
@@ -230,15 +221,8 @@ func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
 	fd, spread := spreadDeployment(t, ns, "k8shserver", 1000)
 	sampler := sampleReplicas(t, ns, fd.Name, maps.Clone(spread))
 
-	if err := victim.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	defer func() {
-		if !restarted {
-			_ = victim.StartAPIServer()
-		}
-	}()
+	restart := stopAPIServer(t, victim)
+	defer restart()
 	live := func(g Gomega) map[string]int32 {
 		got := map[string]int32{}
 		for _, m := range []*framework.Cluster{m1, m2} {
@@ -259,10 +243,7 @@ func TestShrinkIsNotHeldBackByADeadMember(t *testing.T) {
 	g.Eventually(live).WithTimeout(30*time.Second).Should(Equal(map[string]int32{m1.Name: 667, m2.Name: 333}),
 		"the shrink of %s is not held back by the dead %s", m2.Name, victim.Name)
 
-	if err := victim.StartAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
+	restart()
 	g.Eventually(func(g Gomega) {
 		g.Expect(memberReplicas(g, ns, fd.Name)).To(Equal(map[string]int32{victim.Name: 250, m1.Name: 500, m2.Name: 250}))
 	}).WithTimeout(60*time.Second).Should(Succeed(), "weights 1:2:1 once the member is back")
@@ -309,10 +290,7 @@ func TestDeadMemberHoldsTheFinalizerUntilUnjoined(t *testing.T) {
 	joinAll(t)
 	ns := hostNamespace(t, "blocked-deletion")
 	victim := fed.Members[0]
-	fcm := &v1alpha1.FederatedConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "held"},
-		Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
-	}
+	fcm := gen.FederatedConfigMap(ns, "held", map[string]string{"k": "v"})
 	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
 	defer deleteAndWait(t, fcm)
 	g.Eventually(func(g Gomega) {
@@ -320,18 +298,7 @@ func TestDeadMemberHoldsTheFinalizerUntilUnjoined(t *testing.T) {
 		g.Expect(fcm.Status.ClusterCount).To(Equal(int32(3)))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
-	if err := victim.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	restart := func() {
-		if !restarted {
-			restarted = true
-			if err := victim.StartAPIServer(); err != nil {
-				t.Error(err)
-			}
-		}
-	}
+	restart := stopAPIServer(t, victim)
 	defer restart()
 	g.Eventually(func(g Gomega) {
 		g.Expect(readyOf(g, victim.Name).Status).To(Equal(metav1.ConditionFalse))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // apiServerPID finds the process of a cluster's kube-apiserver by its secure port.
@@ -53,8 +54,7 @@ func apiServerPID(t *testing.T, c *framework.Cluster) int {
 func arrival(t *testing.T, ns, name string, readers []client.Client) time.Duration {
 	t.Helper()
 	g := NewWithT(t)
-	fcm := &v1alpha1.FederatedConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}}}
+	fcm := gen.FederatedConfigMap(ns, name, map[string]string{"k": "v"})
 	start := time.Now()
 	g.Expect(fed.Host.Client.Create(context.Background(), fcm)).To(Succeed())
 	g.Eventually(func(g Gomega) {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,6 @@ import (
 	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/internal/propagate"
 )
-
-var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
 // readMembers gathers what kfed's caches hold of obj in every joined cluster: the input of
 // propagate.PlanMembers. Clusters are read in parallel; a cluster that is not Ready is not read.
@@ -141,9 +140,14 @@ func (r *FederatedReconciler) readMember(ctx context.Context, m propagate.Member
 	if namespaced != (key.Namespace != "") {
 		return m // the plan refuses it; kfed never wrote a copy there
 	}
+	reader, rerr := r.copyReader(ctx, m.Cluster.Name, gvk)
+	if rerr != nil {
+		m.ReadErr = fmt.Errorf("reading %s %s in cluster %s: %w", gvk.Kind, key, m.Cluster.Name, rerr)
+		return m
+	}
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(gvk)
-	switch gerr := cl.Get(ctx, key, live); {
+	switch gerr := reader.Get(ctx, key, live); {
 	case apierrors.IsNotFound(gerr):
 	case gerr != nil:
 		m.ReadErr = fmt.Errorf("reading %s %s in cluster %s: %w", gvk.Kind, key, m.Cluster.Name, gerr)
@@ -151,6 +155,30 @@ func (r *FederatedReconciler) readMember(ctx context.Context, m propagate.Member
 		m.Live = live
 	}
 	return m
+}
+
+// copyReader reads the copies of a kind in a member from propagation's watch of them, once it has
+// synced (waiting up to member.SyncWait); from the member's API server when it has not (a kind
+// kfed's identity may not list never syncs: read directly, it fails with the reason).
+func (r *FederatedReconciler) copyReader(ctx context.Context, cluster string, gvk schema.GroupVersionKind) (client.Reader, error) {
+	w, err := r.copies.of(gvk)
+	if err != nil {
+		return nil, err
+	}
+	reader, err := w.WaitReader(ctx, cluster, member.SyncWait)
+	if errors.Is(err, member.ErrWatchNotSynced) {
+		return r.Registry.DirectClient(cluster)
+	}
+	return reader, err
+}
+
+// copyChanged wakes the object whose copy changed in a member, unless the change is the echo of
+// kfed's own write there (echoes). Any other change (another writer, the member's controllers
+// writing status, a deletion) wakes it.
+func (r *FederatedReconciler) copyChanged(cluster string, obj client.Object, origin types.NamespacedName) {
+	if r.echoes.heard(origin, cluster, obj.GetResourceVersion()) && r.enqueue != nil {
+		r.enqueue(origin)
+	}
 }
 
 // memberWriteBudget is how long a reconcile waits for its member writes. A write that takes
@@ -260,9 +288,17 @@ func (r *FederatedReconciler) execute(ctx context.Context, obj propagate.Federat
 	if err != nil {
 		return v1alpha1.ClusterStatus{Name: a.Cluster, Phase: v1alpha1.PhaseClusterNotReady, Message: "kfed is not connected to the cluster"}, err
 	}
+	key := client.ObjectKeyFromObject(obj)
+	var written string // the copy's resourceVersion after the write
+	r.echoes.writing(key, a.Cluster)
+	defer func() {
+		if r.echoes.done(key, a.Cluster, written) && r.enqueue != nil {
+			r.enqueue(key)
+		}
+	}()
 	switch a.Action {
 	case propagate.ActionCreate:
-		err = r.create(ctx, a.Cluster, direct, a.Object)
+		written, err = r.create(ctx, a.Cluster, direct, a.Object)
 		if apierrors.IsAlreadyExists(err) {
 			// One kfed did not create, or one the cache does not show yet: plan again from
 			// what the member holds.
@@ -285,9 +321,11 @@ func (r *FederatedReconciler) execute(ctx context.Context, obj propagate.Federat
 			err = r.handOver(ctx, a.Cluster, direct, a.Object)
 		}
 		if err == nil {
-			err = direct.Apply(ctx, client.ApplyConfigurationFromUnstructured(a.Object), client.FieldOwner(propagate.FieldOwner), client.ForceOwnership)
+			applied := a.Object.DeepCopy()
+			err = direct.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.FieldOwner(propagate.FieldOwner), client.ForceOwnership)
 			if err == nil {
 				countWrite(a.Cluster, "update")
+				written = applied.GetResourceVersion()
 			}
 		}
 	case propagate.ActionDelete:
@@ -305,20 +343,22 @@ func (r *FederatedReconciler) execute(ctx context.Context, obj propagate.Federat
 	return a.Status, nil
 }
 
-// create creates a copy in a member, and its namespace there when kfed does not know it exists.
-func (r *FederatedReconciler) create(ctx context.Context, cluster string, direct client.Client, desired *unstructured.Unstructured) error {
+// create creates a copy in a member, and its namespace there when kfed does not know it exists,
+// and returns the copy's resourceVersion.
+func (r *FederatedReconciler) create(ctx context.Context, cluster string, direct client.Client, desired *unstructured.Unstructured) (string, error) {
 	ns := desired.GetNamespace()
 	if err := r.ensureNamespace(ctx, cluster, direct, ns); err != nil {
-		return err
+		return "", err
 	}
-	err := direct.Create(ctx, desired.DeepCopy(), client.FieldOwner(propagate.FieldOwner))
+	created := desired.DeepCopy()
+	err := direct.Create(ctx, created, client.FieldOwner(propagate.FieldOwner))
 	if err == nil {
 		countWrite(cluster, "create")
 	}
 	if apierrors.IsNotFound(err) {
 		r.namespaces.Delete(cluster + "/" + ns) // the namespace went away
 	}
-	return err
+	return created.GetResourceVersion(), err
 }
 
 // delete deletes a copy kfed wrote, only if it is still the object that was read.

@@ -16,6 +16,7 @@ import (
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/controllers"
 	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // startFullFederation starts a host and three full members (controller manager, scheduler and
@@ -168,7 +169,7 @@ func TestMovesKeepTheRequestedReplicasReady(t *testing.T) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "moves"}}
 	g.Expect(f.Host.Client.Create(ctx, ns)).To(Succeed())
 
-	fd := deployment(ns.Name, "k8shserver", 1000)
+	fd := gen.FederatedDeployment(ns.Name, "k8shserver", 1000)
 	g.Expect(f.Host.Client.Create(ctx, fd)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		ready := fullReplicas(g, f, ns.Name, fd.Name, true)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -18,6 +17,7 @@ import (
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/controllers"
 	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // writeCounter records the write requests (POST, PUT, PATCH, DELETE) that go through it.
@@ -107,11 +107,8 @@ func TestRestartWithConvergedObjectsWritesNothing(t *testing.T) {
 
 	objs := make([]federatedObject, 0, 2*perKind)
 	for i := range perKind {
-		objs = append(objs, &v1alpha1.FederatedConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("settings-%03d", i)},
-			Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"index": fmt.Sprint(i)}}},
-		})
-		objs = append(objs, deployment(ns, fmt.Sprintf("web-%03d", i), 9))
+		objs = append(objs, gen.FederatedConfigMap(ns, fmt.Sprintf("settings-%03d", i), map[string]string{"index": fmt.Sprint(i)}))
+		objs = append(objs, gen.FederatedDeployment(ns, fmt.Sprintf("web-%03d", i), 9))
 	}
 	// Created without client-side rate limit, so that the operator, not the test, sets the pace.
 	fast := rest.CopyConfig(fed.Host.Config)

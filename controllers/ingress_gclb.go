@@ -419,13 +419,23 @@ func (r *GCLBReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		GenericFunc: func(e event.GenericEvent) bool { return isGCLBObject(e.Object) },
 	}
 	events := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-		r.Registry.OnObject(func(_ string, o client.Object) {
-			origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])
-			if err != nil || origin.Kind != "FederatedIngress" {
-				return
-			}
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name}})
-		})
+		// Its own watch of the member Ingresses kfed writes (metadata is enough to wake; the
+		// reconcile reads the Ingress it needs).
+		if _, err := r.Registry.WatchFor(member.WatchSpec{
+			Name:         "gclb-ingresses",
+			GVK:          networkingv1.SchemeGroupVersion.WithKind("Ingress"),
+			Selector:     managedSelector,
+			MetadataOnly: true,
+			Handler: func(_ string, o client.Object) {
+				origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])
+				if err != nil || origin.Kind != "FederatedIngress" {
+					return
+				}
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name}})
+			},
+		}); err != nil {
+			return err
+		}
 		r.Registry.OnChange(func(string) {
 			var list v1alpha1.FederatedIngressList
 			if err := r.Client.List(ctx, &list); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/kinds"
 	"github.com/kfed-io/kfed/internal/member"
-	"github.com/kfed-io/kfed/internal/propagate"
 )
 
 // Options configure the controllers.
@@ -65,8 +64,6 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 		Scheme:        mgr.GetScheme(),
 		Logger:        mgr.GetLogger().WithName("member"),
 		WrapTransport: o.WrapMemberTransport,
-		// The managed cache keeps kfed's own managedFields entries (the hand-over reads them).
-		FieldManager: propagate.FieldOwner,
 	})
 	if err := mgr.Add(reg); err != nil {
 		return nil, fmt.Errorf("adding the member registry: %w", err)
@@ -80,6 +77,7 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 	if err := clusters.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the FederatedCluster controller: %w", err)
 	}
+	copies := newCopyWatches(reg)
 	for _, k := range kinds.All {
 		r := &FederatedReconciler{
 			Client:    mgr.GetClient(),
@@ -89,6 +87,7 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 			Kind:      k,
 
 			UnschedulableWindow: o.UnschedulableWindow,
+			copies:              copies,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the %s controller: %w", k.Name, err)

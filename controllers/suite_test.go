@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,4 +72,22 @@ func zapLevel() zapcore.Level {
 		return zapcore.DebugLevel
 	}
 	return zapcore.ErrorLevel
+}
+
+// stopAPIServer stops a member's API server (a real cluster failure) and returns restart, which
+// starts it again once (a real recovery); defer restart() so that the member comes back however
+// the test ends, before the deferred deletions that need it.
+func stopAPIServer(t *testing.T, m *framework.Cluster) (restart func()) {
+	t.Helper()
+	if err := m.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if err := m.StartAPIServer(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 }

@@ -27,8 +27,11 @@ FederatedDeployment and so on, with the object as template; a Secret becomes a F
 that refers to it by name (the Secret itself stays a Secret in the host: its data is never
 printed); anything else namespaced becomes a FederatedObject and anything cluster-scoped a
 ClusterFederatedObject, with the whole manifest as template. Fields the API server sets
-(status, uid, resourceVersion, managedFields, ...) are dropped. The result goes to stdout; notes
-about what else to do go to stderr.`,
+(status, uid, resourceVersion, managedFields, ...) are dropped. Deployments, ReplicaSets,
+DaemonSets and Ingresses of API versions Kubernetes no longer serves (extensions/v1beta1,
+apps/v1beta1, apps/v1beta2, networking.k8s.io/v1beta1) are converted to apps/v1 and
+networking.k8s.io/v1 first; any other object of a removed version is an error. The result goes
+to stdout; notes about what was converted and what else to do go to stderr.`,
 		Example: `  kfed federate -f deployment.yaml
   kubectl get deploy web -o yaml | kfed federate -f - | kubectl --context federation apply -f -`,
 		Args: cobra.NoArgs,

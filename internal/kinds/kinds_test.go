@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
@@ -80,6 +81,37 @@ func TestTableNamesMatchTheTypes(t *testing.T) {
 		}
 		if _, ok := kinds.ByName(k.Name); !ok {
 			t.Errorf("ByName(%s) finds nothing", k.Name)
+		}
+	}
+}
+
+// TestFromNativeMakesTheEntrysKind: every typed entry converts a native object of its kind to
+// an object of its own kind, named as the native one; the others convert nothing.
+func TestFromNativeMakesTheEntrysKind(t *testing.T) {
+	for _, k := range kinds.All {
+		if !k.Typed {
+			if k.FromNative != nil {
+				t.Errorf("%s is not typed but converts native objects", k.Name)
+			}
+			continue
+		}
+		gvk := k.New().TargetGVK()
+		u := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "web", "namespace": "shop"}}}
+		u.SetGroupVersionKind(gvk)
+		obj, _, err := k.FromNative(u)
+		if err != nil {
+			t.Errorf("%s from a %s: %v", k.Name, gvk.Kind, err)
+			continue
+		}
+		if got := obj.GetObjectKind().GroupVersionKind(); got != v1alpha1.GroupVersion.WithKind(k.Name) {
+			t.Errorf("%s from a %s makes %s", k.Name, gvk.Kind, got)
+		}
+		if obj.GetName() != "web" || obj.GetNamespace() != "shop" {
+			t.Errorf("%s from a %s is named %s/%s, want shop/web", k.Name, gvk.Kind, obj.GetNamespace(), obj.GetName())
+		}
+		u.Object["nonsense"] = true
+		if _, _, err := k.FromNative(u); err == nil {
+			t.Errorf("%s from a %s keeps quiet about a field it would lose", k.Name, gvk.Kind)
 		}
 	}
 }

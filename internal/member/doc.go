@@ -12,12 +12,12 @@
 // ever blocks on a dead cluster. Subscribers registered with OnChange hear the name of a
 // cluster whenever what Health reports of it changes; a steady member causes no notifications.
 //
-// Member objects reach consumers two ways. Watch and OnObject are the propagation controllers':
-// every kind watched, in one cache per member that holds only objects labelled managed, and
-// every change heard by every OnObject subscriber; Client reads from that cache. WatchFor is a
-// consumer's own: a kind, a label selector (any, not only managed), a handler and a form
-// (typed, unstructured or metadata only), run in every member now and to come in a cache of its
-// own, read through Watch.Reader; no consumer hears of or reads another's objects. Caches drop
-// what no consumer reads: every managedFields entry of nodes and of a WatchFor cache, except
-// those of the field manager it names (WatchSpec.KeepManagedFieldsOf, Options.FieldManager).
+// Member objects reach consumers through WatchFor: a kind, a label selector (any, not only
+// managed), a handler and a form (typed, unstructured or metadata only), run in every member
+// now and to come in a cache of its own, read through Watch.Reader (Watch.WaitReader waits for
+// a watch new to a member to sync); no consumer hears of or reads another's objects.
+// Propagation's watches choose the objects labelled managed, one per member kind. Client reads
+// managed objects and nodes from the member's own cache. Caches drop what no consumer reads:
+// every managedFields entry, except those of the field manager a watch names
+// (WatchSpec.KeepManagedFieldsOf).
 package member

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -59,9 +58,6 @@ type Options struct {
 	// WrapTransport, when set, wraps the transport of every request to a member (probes,
 	// caches, clients): for metrics or tests that count requests.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
-	// FieldManager, when set, is the only field manager whose managedFields entries the member
-	// caches of watched kinds (Watch) keep; the others' are dropped. Empty keeps every entry.
-	FieldManager string
 }
 
 // The client-side rate limit of member clients and caches when Options leave it unset: per
@@ -78,12 +74,10 @@ type Registry struct {
 	started chan struct{}
 	base    context.Context //nolint:containedctx // the lifetime of every member's goroutines
 
-	mu                sync.Mutex
-	members           map[string]*entry
-	subscribers       []func(cluster string)
-	objectSubscribers []ObjectHandler
-	watched           []schema.GroupVersionKind
-	watches           map[string]*Watch
+	mu          sync.Mutex
+	members     map[string]*entry
+	subscribers []func(cluster string)
+	watches     map[string]*Watch
 
 	goroutines atomic.Int64
 }
@@ -287,7 +281,6 @@ func (r *Registry) newEntry(name string, conn Connection) (*entry, error) {
 		prober:    newProber(),
 		probeNow:  make(chan struct{}, 1),
 		watchNow:  make(chan struct{}, 1),
-		watching:  map[schema.GroupVersionKind]bool{},
 
 		watchCaches: map[string]*memberWatch{},
 	}, nil
@@ -318,8 +311,7 @@ type entry struct {
 	syncErr   string
 	cache     cache.Cache
 	client    client.Client
-	direct    client.Client // reads from the API server, for objects outside the cache
-	watching  map[schema.GroupVersionKind]bool
+	direct    client.Client      // reads from the API server, for objects outside the cache
 	stopCache context.CancelFunc // the cache also stops with ctx; this only makes it explicit
 
 	// What the member's caches share once it is synced: one HTTP client (its connections) and
@@ -385,7 +377,7 @@ func (e *entry) watchLoop() {
 		case <-e.ctx.Done():
 			return
 		case <-e.watchNow:
-			e.ensureWatches()
+			e.ensureConsumerWatches()
 		}
 	}
 }
@@ -522,20 +514,16 @@ func (e *entry) startCache() error {
 	if err != nil {
 		return fmt.Errorf("creating the REST mapper of cluster %q: %w", e.name, err)
 	}
-	// kfed caches only what it manages, and every node (for the cluster's capacity and topology).
-	// Nobody reads the nodes' managedFields; those of managed objects are kept for FieldManager.
-	var managedTransform toolscache.TransformFunc
-	if e.reg.opts.FieldManager != "" {
-		managedTransform = trimManagedFields(e.reg.opts.FieldManager)
-	}
+	// This cache holds what Client reads: objects kfed manages (informers start on a first read)
+	// and every node (for the cluster's capacity and topology). Nobody reads their managedFields.
 	c, err := cache.New(cfg, cache.Options{
 		HTTPClient:           httpClient,
 		Mapper:               mapper,
 		Scheme:               e.reg.opts.Scheme,
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{v1alpha1.LabelManaged: "true"}),
-		DefaultTransform:     managedTransform,
+		DefaultTransform:     trimManagedFields(""),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Node{}: {Label: labels.Everything(), Transform: trimManagedFields("")},
+			&corev1.Node{}: {Label: labels.Everything()},
 		},
 	})
 	if err != nil {

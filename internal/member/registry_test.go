@@ -113,10 +113,7 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 	ctx := t.Context()
 	early := startMember(t, g, framework.Members[0])
 	late := startMember(t, g, framework.Members[1])
-	reg := startRegistry(t, member.Options{FieldManager: "owner"})
-	legacy := &heard{seen: map[string]int{}}
-	reg.OnObject(legacy.add)
-	reg.Watch(configMapGVK)
+	reg := startRegistry(t, member.Options{})
 	join(t, g, reg, early)
 
 	// Consumer a: full objects with label app=a, keeping the field manager "owner"'s entries.
@@ -163,16 +160,15 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 			"consumer c hears of the EndpointSlice of a Service in %s", m.Name)
 	}
 	g.Consistently(func() []int {
-		others := make([]int, 0, 20)
+		others := make([]int, 0, 16)
 		for _, m := range []*framework.Cluster{early, late} {
 			others = append(others, heardA.count(m.Name+"/default/for-b"), heardA.count(m.Name+"/default/for-none"),
 				heardB.count(m.Name+"/default/for-a"), heardB.count(m.Name+"/default/for-none"),
-				legacy.count(m.Name+"/default/for-a"), legacy.count(m.Name+"/default/for-b"),
 				heardC.count(m.Name+"/default/loose"), heardC.count(m.Name+"/default/for-a"),
 				heardA.count(m.Name+"/default/web-1"), heardB.count(m.Name+"/default/web-1"))
 		}
 		return others
-	}).WithTimeout(consistently).Should(HaveEach(0), "no consumer hears of another's objects, nor do OnObject subscribers")
+	}).WithTimeout(consistently).Should(HaveEach(0), "no consumer hears of another's objects")
 
 	for _, m := range []*framework.Cluster{early, late} {
 		var ra, rb client.Reader
@@ -228,28 +224,14 @@ func TestWatchForGivesEachConsumerItsOwnObjects(t *testing.T) {
 		g.Expect(rc.List(ctx, &discoveryv1.EndpointSliceList{})).To(MatchError(ContainSubstring("unstructured")), "typed reads are refused")
 	}
 
-	// The legacy client still reads only what kfed manages, keeping the managedFields of
-	// Options.FieldManager: enough for propagate.ApplyOwnership to see that the fields "owner"
-	// wrote with a plain create must be handed over to its apply entry.
-	managed := configMap("managed", map[string]string{v1alpha1.LabelManaged: "true"})
-	g.Expect(early.Client.Create(ctx, managed, client.FieldOwner("owner"))).To(Succeed())
-	patch := client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":{"x":"1"}}}`))
-	g.Expect(early.Client.Patch(ctx, managed, patch, client.FieldOwner("someone-else"))).To(Succeed())
-	c, err := reg.Client(early.Name)
+	// What a's cache keeps of the managedFields (KeepManagedFieldsOf) is enough for
+	// propagate.ApplyOwnership to see that the fields "owner" wrote with a plain create must be
+	// handed over to its apply entry.
+	ra, err := a.Reader(early.Name)
 	g.Expect(err).NotTo(HaveOccurred())
-	var cached corev1.ConfigMapList
-	g.Eventually(func() []string {
-		_ = c.List(ctx, &cached, client.InNamespace("default"))
-		got := make([]string, 0, len(cached.Items))
-		for _, cm := range cached.Items {
-			got = append(got, cm.Name+"/"+cm.Labels["x"])
-		}
-		return got
-	}).WithTimeout(eventually).Should(Equal([]string{"managed/1"}))
-	for _, e := range cached.Items[0].ManagedFields {
-		g.Expect(e.Manager).To(Equal("owner"))
-	}
-	_, handOver, err := propagate.ApplyOwnership(cached.Items[0].ManagedFields, "owner")
+	var cached corev1.ConfigMap
+	g.Expect(ra.Get(ctx, client.ObjectKey{Namespace: "default", Name: "for-a"}, &cached)).To(Succeed())
+	_, handOver, err := propagate.ApplyOwnership(cached.ManagedFields, "owner")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(handOver).To(BeTrue(), "the trimmed cache still tells that a hand-over is needed")
 
@@ -283,17 +265,23 @@ func (h *heard) count(key string) int {
 	return h.seen[key]
 }
 
-func TestWatchRoutesManagedObjectsOfEveryMember(t *testing.T) {
+// TestWatchForFollowsManagedObjects: a watch of managed objects (propagation's) hears of their
+// changes and deletion and never of the others, while a watch of a kind the member does not
+// serve stops nothing; Client reads managed objects from its cache, DirectClient the rest.
+func TestWatchForFollowsManagedObjects(t *testing.T) {
 	g := NewWithT(t)
 	ctx := t.Context()
 	m := startMember(t, g, framework.Members[0])
 	reg := startRegistry(t, member.Options{})
 	h := &heard{seen: map[string]int{}}
-	reg.OnObject(h.add)
+	managedOnly := labels.SelectorFromSet(labels.Set{v1alpha1.LabelManaged: "true"})
 	// A kind the member does not serve must not stop the others.
-	reg.Watch(schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"})
+	unserved, err := reg.WatchFor(member.WatchSpec{Name: "widgets", GVK: schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"},
+		Selector: managedOnly, Handler: h.add, Unstructured: true})
+	g.Expect(err).NotTo(HaveOccurred())
 	join(t, g, reg, m)
-	reg.Watch(configMapGVK)
+	_, err = reg.WatchFor(member.WatchSpec{Name: "configmaps", GVK: configMapGVK, Selector: managedOnly, Handler: h.add, Unstructured: true})
+	g.Expect(err).NotTo(HaveOccurred())
 
 	managed := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "managed",
 		Labels: map[string]string{v1alpha1.LabelManaged: "true"}}}
@@ -308,6 +296,10 @@ func TestWatchRoutesManagedObjectsOfEveryMember(t *testing.T) {
 	g.Eventually(func() int { return h.count(m.Name + "/default/managed") }).WithTimeout(eventually).Should(BeNumerically(">", before), "the deletion is reported")
 	g.Consistently(func() int { return h.count(m.Name + "/default/not-managed") }).WithTimeout(consistently).Should(BeZero(),
 		"objects kfed does not manage are neither cached nor reported")
+
+	// The watch of the unserved kind never syncs: WaitReader says so after its wait.
+	_, err = unserved.WaitReader(ctx, m.Name, 200*time.Millisecond)
+	g.Expect(errors.Is(err, member.ErrWatchNotSynced)).To(BeTrue(), "an unserved kind: %v", err)
 
 	// The cached client reads managed objects; the direct client reads the rest.
 	c, err := reg.Client(m.Name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -118,6 +119,44 @@ func (w *Watch) Reader(cluster string) (client.Reader, error) {
 	}
 	return watchReader{w: w, cluster: cluster, cache: mw.cache}, nil
 }
+
+// WaitReader is Reader, waiting up to wait for the watch to start and sync in the member (a
+// kind new to the member takes a moment to look up and list). It still fails with
+// ErrWatchNotSynced after wait: the kind is not served there, or the member is slow to list it.
+func (w *Watch) WaitReader(ctx context.Context, cluster string, wait time.Duration) (client.Reader, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		r, err := w.Reader(cluster)
+		if err == nil || !errors.Is(err, ErrWatchNotSynced) {
+			return r, err
+		}
+		e := w.reg.get(cluster)
+		if e == nil {
+			return nil, fmt.Errorf("cluster %q: %w", cluster, ErrClusterNotConnected)
+		}
+		e.mu.Lock()
+		mw := e.watchCaches[w.spec.Name]
+		e.mu.Unlock()
+		if mw != nil {
+			// Running: wait for its sync (a list of the kind).
+			if !toolscache.WaitForCacheSync(ctx.Done(), mw.informer.HasSynced) {
+				return nil, err
+			}
+			continue
+		}
+		// Not started yet: the member's watch loop starts it when nudged.
+		e.nudgeWatches()
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(watchStartPoll):
+		}
+	}
+}
+
+// watchStartPoll is how often WaitReader looks whether a member has started a watch.
+const watchStartPoll = 50 * time.Millisecond
 
 // newObject returns an empty object of the watch's kind in the form its cache holds.
 func (w *Watch) newObject() client.Object {

@@ -21,9 +21,11 @@ type Target struct {
 	// Replicas is the plan's count for the cluster (Deployment and ReplicaSet only); nil keeps
 	// the template's spec.replicas.
 	Replicas *int32
-	// Secret is the host Secret a FederatedSecret's spec.secretRef names; its type and data are
-	// copied. Required for a FederatedSecret, unused otherwise.
-	Secret *corev1.Secret
+	// Finish, when set, completes the member object built from the template with what its kind
+	// adds (the kind's hook in internal/kinds): a FederatedSecret's Secret type and data
+	// (SecretData), a FederatedService's unset targetPorts dropped (DropUnsetTargetPorts). It
+	// runs before the replicas and the overrides are set.
+	Finish func(member map[string]any) error
 }
 
 // Desired returns the object the member cluster t.Cluster should have for obj:
@@ -33,7 +35,8 @@ type Target struct {
 //     namespace);
 //   - the template's labels and annotations, plus the label federation.kfed.io/managed: "true"
 //     and the annotation federation.kfed.io/origin: <Kind>/<namespace>/<name>;
-//   - the template's other fields (never its status), or the Secret's type and data;
+//   - the template's other fields (never its status), then what t.Finish adds (a Secret's type
+//     and data);
 //   - spec.replicas set to *t.Replicas when given;
 //   - then the overrides that select the cluster, in order, as RFC 6902 patches;
 //   - for a FederatedIngress of mode GCLB, the annotation kubernetes.io/ingress.global-static-ip-name:
@@ -77,13 +80,10 @@ func Desired(obj Federated, t Target) (*unstructured.Unstructured, error) {
 	}
 	out["metadata"] = meta
 
-	switch o := obj.(type) {
-	case *v1alpha1.FederatedSecret:
-		if err := copySecret(out, o, t.Secret); err != nil {
+	if t.Finish != nil {
+		if err := t.Finish(out); err != nil {
 			return nil, err
 		}
-	case *v1alpha1.FederatedService:
-		dropUnsetTargetPorts(out)
 	}
 	if t.Replicas != nil {
 		if obj.GetReplicaScheduling() == nil {
@@ -131,7 +131,12 @@ func identity(obj Federated, templateMeta map[string]any) (name, namespace strin
 	return name, obj.GetNamespace(), nil
 }
 
-// copySecret sets the type and data of the member Secret from the host Secret.
+// SecretData returns the Target.Finish of a FederatedSecret: it sets the type and data of the
+// member Secret from the host Secret s its spec.secretRef names.
+func SecretData(fs *v1alpha1.FederatedSecret, s *corev1.Secret) func(map[string]any) error {
+	return func(out map[string]any) error { return copySecret(out, fs, s) }
+}
+
 func copySecret(out map[string]any, fs *v1alpha1.FederatedSecret, s *corev1.Secret) error {
 	if s == nil {
 		return fmt.Errorf("the Secret %s named by spec.secretRef was not given", fs.Spec.SecretRef.Name)
@@ -157,10 +162,11 @@ func copySecret(out map[string]any, fs *v1alpha1.FederatedSecret, s *corev1.Secr
 	return nil
 }
 
-// dropUnsetTargetPorts removes the targetPort of the Service ports that have none: the typed
-// template encodes an unset one as 0, which the member's API server replaces with the port, so
-// that kfed would otherwise see a difference where there is none.
-func dropUnsetTargetPorts(svc map[string]any) {
+// DropUnsetTargetPorts is the Target.Finish of a FederatedService: it removes the targetPort of
+// the Service ports that have none. The typed template encodes an unset one as 0, which the
+// member's API server replaces with the port, so that kfed would otherwise see a difference
+// where there is none.
+func DropUnsetTargetPorts(svc map[string]any) error {
 	ports, _, _ := unstructured.NestedSlice(svc, "spec", "ports")
 	for _, p := range ports {
 		port, ok := p.(map[string]any)
@@ -174,6 +180,7 @@ func dropUnsetTargetPorts(svc map[string]any) {
 	if ports != nil {
 		_ = unstructured.SetNestedSlice(svc, ports, "spec", "ports")
 	}
+	return nil
 }
 
 // applyOverrides applies, in order, the patches of the overrides that select the cluster.

@@ -293,7 +293,10 @@ func TestDesired(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
 				Spec:       v1alpha1.FederatedSecretSpec{SecretRef: v1alpha1.SecretReference{Name: "db-credentials"}},
 			},
-			target: Target{Cluster: us, Secret: hostSecret},
+			target: Target{Cluster: us, Finish: SecretData(&v1alpha1.FederatedSecret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
+				Spec:       v1alpha1.FederatedSecretSpec{SecretRef: v1alpha1.SecretReference{Name: "db-credentials"}},
+			}, hostSecret)},
 			want: native(t, &corev1.Secret{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 				ObjectMeta: meta("FederatedSecret", "db", nil, nil),
@@ -313,7 +316,7 @@ func TestDesired(t *testing.T) {
 					},
 				}}},
 			},
-			target: Target{Cluster: asia},
+			target: Target{Cluster: asia, Finish: DropUnsetTargetPorts},
 			want: map[string]any{
 				"apiVersion": "v1", "kind": "Service",
 				"metadata": map[string]any{
@@ -543,13 +546,13 @@ func TestDesiredErrors(t *testing.T) {
 		{
 			name:   "a FederatedSecret without its Secret",
 			obj:    fsecret("creds"),
-			target: Target{Cluster: us},
+			target: Target{Cluster: us, Finish: SecretData(fsecret("creds"), nil)},
 			want:   []string{"the Secret creds named by spec.secretRef was not given"},
 		},
 		{
 			name:   "a FederatedSecret given another Secret",
 			obj:    fsecret("creds"),
-			target: Target{Cluster: us, Secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "other"}}},
+			target: Target{Cluster: us, Finish: SecretData(fsecret("creds"), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "other"}})},
 			want:   []string{"not shop/creds named by spec.secretRef"},
 		},
 		{
@@ -599,7 +602,7 @@ func TestDesiredKeepsSecretDataOutOfErrors(t *testing.T) {
 		},
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "creds"}, Data: map[string][]byte{"password": []byte("hunter2")}}
-	_, err := Desired(obj, Target{Cluster: us, Secret: secret})
+	_, err := Desired(obj, Target{Cluster: us, Finish: SecretData(obj, secret)})
 	if err == nil {
 		t.Fatal("want an error")
 	}

@@ -56,7 +56,7 @@ func TestMatches(t *testing.T) {
 			Selector:  webLabels,
 			Ports:     []corev1.ServicePort{{Name: "http", Port: 80, NodePort: 30080}},
 		}}},
-	}, Target{Cluster: us})
+	}, Target{Cluster: us, Finish: DropUnsetTargetPorts})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,13 +19,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/controllers"
 	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/test/framework"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // result is one run's timings.
@@ -129,32 +129,12 @@ func configMapData(name string) map[string]string {
 	return map[string]string{"name": name, "settings": "color=blue\nsize=m\n"}
 }
 
-func deploymentSpec(name string, replicas int32) appsv1.DeploymentSpec {
-	labels := map[string]string{"app": name}
-	return appsv1.DeploymentSpec{
-		Replicas: ptr.To(replicas),
-		Selector: &metav1.LabelSelector{MatchLabels: labels},
-		Template: corev1.PodTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: labels},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}},
-		},
-	}
-}
-
 // federated is the federated object the bench creates in the host for o.
 func federated(o object, ns string, members int) client.Object {
-	meta := metav1.ObjectMeta{Namespace: ns, Name: o.name}
 	if o.kind == kindConfigMap {
-		return &v1alpha1.FederatedConfigMap{ObjectMeta: meta, Spec: v1alpha1.FederatedConfigMapSpec{
-			Template: v1alpha1.ConfigMapTemplate{Metadata: v1alpha1.TemplateMeta{Labels: benchLabels}, Data: configMapData(o.name)},
-		}}
+		return gen.FederatedConfigMap(ns, o.name, configMapData(o.name), gen.TemplateLabels(benchLabels))
 	}
-	return &v1alpha1.FederatedDeployment{ObjectMeta: meta, Spec: v1alpha1.FederatedDeploymentSpec{
-		Template: v1alpha1.DeploymentTemplate{
-			Metadata: v1alpha1.TemplateMeta{Labels: benchLabels},
-			Spec:     deploymentSpec(o.name, int32(members)), //nolint:gosec // a handful of members
-		},
-	}}
+	return gen.FederatedDeployment(ns, o.name, int32(members), gen.TemplateLabels(benchLabels)) //nolint:gosec // a handful of members
 }
 
 // native is the object the floor writes into each member for o.
@@ -163,7 +143,7 @@ func native(o object, ns string) client.Object {
 	if o.kind == kindConfigMap {
 		return &corev1.ConfigMap{ObjectMeta: meta, Data: configMapData(o.name)}
 	}
-	return &appsv1.Deployment{ObjectMeta: meta, Spec: deploymentSpec(o.name, 1)}
+	return &appsv1.Deployment{ObjectMeta: meta, Spec: gen.DeploymentSpec(o.name, 1)}
 }
 
 // createAll runs create for every object, c at a time, and returns when each creation began.

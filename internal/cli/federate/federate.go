@@ -6,17 +6,12 @@
 package federate
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -65,11 +60,20 @@ func init() {
 }
 
 // Federate converts objs. CRDs among them with scope Cluster make their kinds cluster-scoped.
+// Workloads and Ingresses of API versions Kubernetes no longer serves (extensions/v1beta1,
+// apps/v1beta1, apps/v1beta2, networking.k8s.io/v1beta1) are converted to their current
+// versions first, with a note saying so; any other object of a removed version is an error.
 func Federate(objs []*unstructured.Unstructured) (*Result, error) {
 	scoped := clusterScopedKinds(objs)
 	res := &Result{}
 	for _, in := range objs {
-		u := clean(in)
+		u, upgraded, err := upgrade(clean(in))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", in.GetKind(), name(in), err)
+		}
+		if upgraded != "" {
+			res.Notes = append(res.Notes, upgraded)
+		}
 		out, note, err := convert(u, scoped)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", u.GetKind(), name(u), err)
@@ -127,12 +131,12 @@ func clean(in *unstructured.Unstructured) *unstructured.Unstructured {
 	return u
 }
 
-// typedKinds are the native kinds with a typed federated kind (kinds.All).
-var typedKinds = func() map[schema.GroupVersionKind]bool {
-	out := map[schema.GroupVersionKind]bool{}
+// typedKinds are the entries of kinds.All with a typed template, by their native kind.
+var typedKinds = func() map[schema.GroupVersionKind]kinds.Kind {
+	out := map[schema.GroupVersionKind]kinds.Kind{}
 	for _, k := range kinds.All {
 		if k.Typed {
-			out[k.New().TargetGVK()] = true
+			out[k.New().TargetGVK()] = k
 		}
 	}
 	return out
@@ -143,14 +147,13 @@ func convert(u *unstructured.Unstructured, scoped map[schema.GroupKind]bool) (cl
 		return nil, "", fmt.Errorf("has no metadata.name (generateName cannot be federated)")
 	}
 	gvk := u.GroupVersionKind()
-	if typedKinds[gvk] {
-		// A Secret always becomes a FederatedSecret: its data must not live in a custom resource.
-		reason := untypedFields(u)
-		if reason == "" || gvk.Kind == "Secret" {
-			return typed(u)
+	if k, ok := typedKinds[gvk]; ok {
+		reason := untypedFields(u, k)
+		if reason == "" || k.AlwaysTyped {
+			return k.FromNative(u)
 		}
 		obj, err := whole(u, false)
-		note := fmt.Sprintf("%s %s: a Federated%s template cannot carry %s, so it is a FederatedObject with the whole manifest", gvk.Kind, name(u), gvk.Kind, reason)
+		note := fmt.Sprintf("%s %s: a %s template cannot carry %s, so it is a FederatedObject with the whole manifest", gvk.Kind, name(u), k.Name, reason)
 		return obj, note, err
 	}
 	if scoped[gvk.GroupKind()] {
@@ -165,7 +168,7 @@ func convert(u *unstructured.Unstructured, scoped map[schema.GroupKind]bool) (cl
 }
 
 // untypedFields names the fields of u a typed federated template cannot carry ("" when none).
-func untypedFields(u *unstructured.Unstructured) string {
+func untypedFields(u *unstructured.Unstructured, k kinds.Kind) string {
 	var extra []string
 	md, _ := u.Object["metadata"].(map[string]any)
 	for k := range md {
@@ -173,107 +176,17 @@ func untypedFields(u *unstructured.Unstructured) string {
 			extra = append(extra, "metadata."+k)
 		}
 	}
-	if u.GetKind() == "ConfigMap" {
-		if _, ok := u.Object["immutable"]; ok {
-			extra = append(extra, "immutable")
+	for _, f := range k.TemplateOmits {
+		if _, ok := u.Object[f]; ok {
+			extra = append(extra, f)
 		}
 	}
 	sort.Strings(extra)
 	return strings.Join(extra, ", ")
 }
 
-// decodeStrict decodes u into a typed native object, refusing fields the type does not know
-// (they would be lost).
-func decodeStrict(u *unstructured.Unstructured, into any) error {
-	raw, err := json.Marshal(u.Object)
-	if err != nil {
-		return fmt.Errorf("encoding: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return fmt.Errorf("is not a valid %s: %w", u.GetKind(), err)
-	}
-	return nil
-}
-
-func objectMeta(u *unstructured.Unstructured) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: u.GetName(), Namespace: u.GetNamespace()}
-}
-
-func templateMeta(m metav1.ObjectMeta) v1alpha1.TemplateMeta {
-	return v1alpha1.TemplateMeta{Labels: m.Labels, Annotations: m.Annotations}
-}
-
 func typeMeta(kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: kind}
-}
-
-// typed converts a native object whose every field a typed federated kind carries.
-func typed(u *unstructured.Unstructured) (client.Object, string, error) {
-	meta := objectMeta(u)
-	switch u.GetKind() {
-	case "Deployment":
-		var n appsv1.Deployment
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		return &v1alpha1.FederatedDeployment{TypeMeta: typeMeta("FederatedDeployment"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedDeploymentSpec{Template: v1alpha1.DeploymentTemplate{Metadata: templateMeta(n.ObjectMeta), Spec: n.Spec}}}, "", nil
-	case "ReplicaSet":
-		var n appsv1.ReplicaSet
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		return &v1alpha1.FederatedReplicaSet{TypeMeta: typeMeta("FederatedReplicaSet"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedReplicaSetSpec{Template: v1alpha1.ReplicaSetTemplate{Metadata: templateMeta(n.ObjectMeta), Spec: n.Spec}}}, "", nil
-	case "DaemonSet":
-		var n appsv1.DaemonSet
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		return &v1alpha1.FederatedDaemonSet{TypeMeta: typeMeta("FederatedDaemonSet"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedDaemonSetSpec{Template: v1alpha1.DaemonSetTemplate{Metadata: templateMeta(n.ObjectMeta), Spec: n.Spec}}}, "", nil
-	case "Job":
-		var n batchv1.Job
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		return &v1alpha1.FederatedJob{TypeMeta: typeMeta("FederatedJob"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedJobSpec{Template: v1alpha1.JobTemplate{Metadata: templateMeta(n.ObjectMeta), Spec: n.Spec}}}, "", nil
-	case "ConfigMap":
-		var n corev1.ConfigMap
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		return &v1alpha1.FederatedConfigMap{TypeMeta: typeMeta("FederatedConfigMap"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{
-				Metadata: templateMeta(n.ObjectMeta), Data: n.Data, BinaryData: n.BinaryData}}}, "", nil
-	case "Service":
-		var n corev1.Service
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		return &v1alpha1.FederatedService{TypeMeta: typeMeta("FederatedService"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedServiceSpec{Template: v1alpha1.ServiceTemplate{Metadata: templateMeta(n.ObjectMeta), Spec: n.Spec}}}, "", nil
-	case "Ingress":
-		var n networkingv1.Ingress
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		return &v1alpha1.FederatedIngress{TypeMeta: typeMeta("FederatedIngress"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedIngressSpec{Template: v1alpha1.IngressTemplate{Metadata: templateMeta(n.ObjectMeta), Spec: n.Spec}}}, "", nil
-	case "Secret":
-		var n corev1.Secret
-		if err := decodeStrict(u, &n); err != nil {
-			return nil, "", err
-		}
-		note := fmt.Sprintf("Secret %s: FederatedSecret %s copies it from the host, so create the Secret itself in the host too "+
-			"(secret data never lives in a federated object and is not printed)", name(u), n.Name)
-		return &v1alpha1.FederatedSecret{TypeMeta: typeMeta("FederatedSecret"), ObjectMeta: meta,
-			Spec: v1alpha1.FederatedSecretSpec{SecretRef: v1alpha1.SecretReference{Name: n.Name}}}, note, nil
-	}
-	return nil, "", fmt.Errorf("has no typed federated kind") // unreachable: typedKinds lists the cases above
 }
 
 // whole wraps the whole manifest in a FederatedObject (or ClusterFederatedObject). Its name is
