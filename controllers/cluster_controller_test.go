@@ -144,6 +144,11 @@ func TestSpecRegionAndZonesOverrideDiscovery(t *testing.T) {
 		g.Expect(fc.Status.Region).To(Equal("mars-north1"))
 		g.Expect(fc.Status.Zones).To(Equal([]string{"mars-north1-a", "mars-north1-b"}))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
+
+	// kubectl get shows the zones as a person writes them, not as JSON.
+	out := kubectl(t, "get", "fcl", "pinned-topology")
+	g.Expect(tableCell(t, out, "ZONES")).To(Equal("mars-north1-a,mars-north1-b"), "kubectl get fcl:\n%s", out)
+	g.Expect(tableCell(t, out, "REGION")).To(Equal("mars-north1"), "kubectl get fcl:\n%s", out)
 }
 
 // The bound in which a dead member must be reported: failureThreshold × period + timeout, plus

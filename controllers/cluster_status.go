@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,4 +47,5 @@ func setClusterStatus(fc *v1alpha1.FederatedCluster, h member.Health, credErr *c
 	if len(st.Zones) == 0 {
 		st.Zones = slices.Clone(h.Nodes.Zones)
 	}
+	st.ZoneList = strings.Join(st.Zones, ",")
 }

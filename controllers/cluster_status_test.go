@@ -31,7 +31,7 @@ func TestSetClusterStatus(t *testing.T) {
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
 			Conditions:         []metav1.Condition{{Type: "Ready", Status: "True", Reason: v1alpha1.ReasonProbeSucceeded, Message: "ok", ObservedGeneration: 3}},
-			Region:             "us-east1", Zones: []string{"us-east1-b"}, KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
+			Region:             "us-east1", Zones: []string{"us-east1-b"}, ZoneList: "us-east1-b", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
 		name:   "spec topology wins, zones sorted",
@@ -40,7 +40,7 @@ func TestSetClusterStatus(t *testing.T) {
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
 			Conditions:         []metav1.Condition{{Type: "Ready", Status: "True", Reason: v1alpha1.ReasonProbeSucceeded, Message: "ok", ObservedGeneration: 3}},
-			Region:             "r", Zones: []string{"z1", "z2"}, KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
+			Region:             "r", Zones: []string{"z1", "z2"}, ZoneList: "z1,z2", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
 		name:   "member down keeps the last known facts and says why",
@@ -48,7 +48,7 @@ func TestSetClusterStatus(t *testing.T) {
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
 			Conditions:         []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3}},
-			Region:             "us-east1", Zones: []string{"us-east1-b"}, KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
+			Region:             "us-east1", Zones: []string{"us-east1-b"}, ZoneList: "us-east1-b", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
 		name:   "ready, but its nodes cannot be watched: the message says so",
