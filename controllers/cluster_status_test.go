@@ -47,7 +47,8 @@ func TestSetClusterStatus(t *testing.T) {
 		health: member.Health{Reason: v1alpha1.ReasonProbeFailed, Message: "refused", KubernetesVersion: "v1.37.2", Nodes: healthy.Nodes},
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
-			Conditions:         []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3}},
+			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3},
+				{Type: "Stalled", Status: "True", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3}},
 			Region:             "us-east1", Zones: []string{"us-east1-b"}, ZoneList: "us-east1-b", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
@@ -65,7 +66,18 @@ func TestSetClusterStatus(t *testing.T) {
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
 			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonSecretNotFound,
-				Message: "Secret kfed-system/x not found", ObservedGeneration: 3}},
+				Message: "Secret kfed-system/x not found", ObservedGeneration: 3},
+				{Type: "Stalled", Status: "True", Reason: v1alpha1.ReasonSecretNotFound, Message: "Secret kfed-system/x not found", ObservedGeneration: 3}},
+		},
+	}, {
+		name:   "first probes still to answer: converging",
+		health: member.Health{Reason: v1alpha1.ReasonProbing, Message: "Waiting for the first successful probe of /readyz"},
+		want: v1alpha1.FederatedClusterStatus{
+			ObservedGeneration: 3,
+			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbing,
+				Message: "Waiting for the first successful probe of /readyz", ObservedGeneration: 3},
+				{Type: "Reconciling", Status: "True", Reason: v1alpha1.ReasonProbing,
+					Message: "Waiting for the first successful probe of /readyz", ObservedGeneration: 3}},
 		},
 	}}
 	for _, tc := range cases {
@@ -88,5 +100,35 @@ func TestSetClusterStatusIsStable(t *testing.T) {
 	setClusterStatus(fc, h, nil)
 	if diff := cmp.Diff(first, &fc.Status); diff != "" {
 		t.Fatalf("(-first +second)\n%s", diff)
+	}
+}
+
+func TestClusterProgressFollowsReady(t *testing.T) {
+	// A cluster that probes, fails, recovers: Reconciling, then Stalled alone, then neither; and a
+	// failure that lasts keeps its transition time (no write per probe).
+	fc := &v1alpha1.FederatedCluster{ObjectMeta: metav1.ObjectMeta{Name: "m", Generation: 1}}
+	types := func() []string {
+		var ts []string
+		for _, c := range fc.Status.Conditions {
+			ts = append(ts, c.Type)
+		}
+		return ts
+	}
+	setClusterStatus(fc, member.Health{Reason: v1alpha1.ReasonProbing}, nil)
+	if diff := cmp.Diff([]string{"Ready", "Reconciling"}, types()); diff != "" {
+		t.Fatalf("probing (-want +got)\n%s", diff)
+	}
+	setClusterStatus(fc, member.Health{Reason: v1alpha1.ReasonProbeFailed, Message: "refused"}, nil)
+	if diff := cmp.Diff([]string{"Ready", "Stalled"}, types()); diff != "" {
+		t.Fatalf("probe failed (-want +got)\n%s", diff)
+	}
+	first := fc.Status.DeepCopy()
+	setClusterStatus(fc, member.Health{Reason: v1alpha1.ReasonProbeFailed, Message: "refused"}, nil)
+	if diff := cmp.Diff(first, &fc.Status); diff != "" {
+		t.Fatalf("the same failure twice changed the status (-first +second)\n%s", diff)
+	}
+	setClusterStatus(fc, member.Health{Ready: true, Reason: v1alpha1.ReasonProbeSucceeded}, nil)
+	if diff := cmp.Diff([]string{"Ready"}, types()); diff != "" {
+		t.Fatalf("ready (-want +got)\n%s", diff)
 	}
 }
