@@ -49,7 +49,7 @@ func TestSetClusterStatus(t *testing.T) {
 			ObservedGeneration: 3,
 			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3},
 				{Type: "Stalled", Status: "True", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3}},
-			Region:             "us-east1", Zones: []string{"us-east1-b"}, ZoneList: "us-east1-b", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
+			Region: "us-east1", Zones: []string{"us-east1-b"}, ZoneList: "us-east1-b", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
 		name:   "ready, but its nodes cannot be watched: the message says so",

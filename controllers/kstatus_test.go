@@ -91,7 +91,7 @@ func TestKstatusReadsKfedStatus(t *testing.T) {
 		Spec: v1alpha1.FederatedDeploymentSpec{
 			Template: v1alpha1.DeploymentTemplate{Spec: appsv1.DeploymentSpec{Replicas: &zero,
 				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "unready"}}, Template: podTemplate("unready")}},
-			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
+			FederatedSpec:     v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
 			ReplicaScheduling: &v1alpha1.ReplicaScheduling{TotalReplicas: &two},
 		},
 	}
@@ -117,7 +117,9 @@ func TestKstatusReadsKfedStatus(t *testing.T) {
 		defer deleteAndWait(t, tc.obj)
 	}
 	// Unjoining the cluster that is not ready releases the deletion of what was placed there.
-	defer func() { g.Expect(client.IgnoreNotFound(fed.Host.Client.Delete(context.Background(), down))).To(Succeed()) }()
+	defer func() {
+		g.Expect(client.IgnoreNotFound(fed.Host.Client.Delete(context.Background(), down))).To(Succeed())
+	}()
 	cases = append(cases,
 		kstatusCase{"a Ready cluster", getCluster(t, m.Name), status.CurrentStatus, v1alpha1.ReasonProbeSucceeded},
 		kstatusCase{"a cluster whose Secret is missing", down, status.FailedStatus, v1alpha1.ReasonSecretNotFound})
@@ -168,7 +170,7 @@ func TestKubectlWaitForReadyOnEveryKind(t *testing.T) {
 			Template: v1alpha1.IngressTemplate{Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{
 				Service: &networkingv1.IngressServiceBackend{Name: "w", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}, FederatedSpec: placed}},
 		&v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "w"}, Spec: v1alpha1.FederatedObjectSpec{
-			Template: rawObject(t, map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "w"}}),
+			Template:      rawObject(t, map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "w"}}),
 			FederatedSpec: placed}},
 		&v1alpha1.ClusterFederatedObject{ObjectMeta: metav1.ObjectMeta{Name: "kfed-test-wait"}, Spec: v1alpha1.ClusterFederatedObjectSpec{
 			Template: rawObject(t, map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
