@@ -219,6 +219,26 @@ func TestKubectlWaitForReadyOnEveryKind(t *testing.T) {
 	out := kubectl(t, "wait", "--for=condition=Ready", "--timeout=60s", "federatedcluster/"+m.Name)
 	g.Expect(out).To(ContainSubstring("condition met"))
 
+	// `kubectl get kfed` (the CRDs' category) lists every kind.
+	out = kubectl(t, "get", "kfed", "-A", "-o", "name")
+	for _, o := range objs {
+		g.Expect(out).To(ContainSubstring(strings.ToLower(o.FederatedKind())+".federation.kfed.io/"+o.GetName()+"\n"), "kubectl get kfed -A:\n%s", out)
+	}
+	g.Expect(out).To(ContainSubstring("federatedcluster.federation.kfed.io/"+m.Name+"\n"), "kubectl get kfed -A:\n%s", out)
+
+	// A Job's completions in the member flow back into the FederatedJob's status.
+	fjob := objs[3].(*v1alpha1.FederatedJob)
+	g.Eventually(func(g Gomega) {
+		u := memberObject(g, m, batchv1.SchemeGroupVersion.WithKind("Job"), client.ObjectKey{Namespace: ns, Name: "w"})
+		g.Expect(u).NotTo(BeNil())
+		g.Expect(m.Client.Status().Patch(t.Context(), u, client.RawPatch(types.MergePatchType, []byte(`{"status":{"succeeded":1}}`)))).To(Succeed())
+	}).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fjob), fjob)).To(Succeed())
+		g.Expect(fjob.Status.Clusters).To(ConsistOf(And(HaveField("Name", m.Name), HaveField("ReadyReplicas", int32(1)))))
+		g.Expect(fjob.Status.ReadyReplicas).To(Equal(int32(1)))
+	}).Should(Succeed(), "the member Job's succeeded count in status.clusters and status.readyReplicas")
+
 	// kubectl wait waits: on an object that cannot become Ready it times out, and the condition
 	// that says why is there to wait for instead.
 	stuck := &v1alpha1.FederatedConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "stuck"}, Spec: v1alpha1.FederatedConfigMapSpec{
