@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -279,5 +281,34 @@ func TestJoinUsesTheTokenControllersToken(t *testing.T) {
 	if len(role.Rules) == 0 || role.Rules[0].Resources[0] != "*" || role.Rules[0].Verbs[0] != "*" {
 		t.Errorf("--access=all: want * on *, got %+v", role.Rules)
 	}
+	// With that access, a FederatedObject of a kind outside the default role (a Role; see
+	// TestFederatedObjectOutsideTheRoleIsForbidden) propagates.
+	if err := fed.Host.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "access-all"}}); err != nil {
+		t.Fatal(err)
+	}
+	obj := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: "access-all", Name: "role-reader"},
+		Spec: v1alpha1.FederatedObjectSpec{
+			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
+			Template: runtime.RawExtension{Raw: []byte(`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role",` +
+				`"metadata":{"name":"reader"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]}`)}}}
+	if err := fed.Host.Client.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "FederatedObject role-reader Propagated with --access=all", func() (bool, error) {
+		if err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err
+		}
+		return len(obj.Status.Clusters) == 1 && obj.Status.Clusters[0].Phase == v1alpha1.PhasePropagated, fmt.Errorf("clusters %+v", obj.Status.Clusters)
+	})
+	if err := m.Client.Get(ctx, client.ObjectKey{Namespace: "access-all", Name: "reader"}, &rbacv1.Role{}); err != nil {
+		t.Errorf("the Role in %s: %v", m.Name, err)
+	}
+	if err := fed.Host.Client.Delete(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "FederatedObject role-reader deleted", func() (bool, error) {
+		err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), nil
+	})
 	wantOK(t, kfed(t, "", "unjoin", m.Name))
 }
