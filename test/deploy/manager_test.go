@@ -238,6 +238,46 @@ func TestManagerRunsWithTheShippedRBAC(t *testing.T) {
 		}
 	}
 	g.Expect(lines).To(BeNumerically(">", 0))
+	// At -v=0 the status writes of the join are not logged (they are at -v=1, below).
+	g.Expect(output).NotTo(ContainSubstring("Updated status"))
+
+	// Bad flag values stop the manager before it starts, with the flag named.
+	for _, tc := range []struct{ flag, says string }{
+		{"--unschedulable-window=0s", "--unschedulable-window must be positive"},
+		{"--unschedulable-window=soon", "invalid value \"soon\" for flag -unschedulable-window"},
+		{"--log-format=xml", "xml"},
+	} {
+		out, err := exec.CommandContext(ctx, bin, "--kubeconfig="+kubeconfig, tc.flag).CombinedOutput()
+		g.Expect(err).To(HaveOccurred(), "%s was accepted:\n%s", tc.flag, out)
+		g.Expect(string(out)).To(ContainSubstring(tc.says), tc.flag)
+	}
+
+	// --log-format=console, -v=1 and --unschedulable-window taken: console lines (not JSON), and
+	// the status write a spec change causes logged at V(1).
+	probeAddr = freePort(t)
+	logs = newLockedBuffer()
+	mgr = exec.Command(bin, "--kubeconfig="+kubeconfig, "--namespace=kfed-system", "--metrics-bind-address=0",
+		"--health-probe-bind-address="+probeAddr, "--log-format=console", "-v=1", "--unschedulable-window=90s")
+	mgr.Stdout, mgr.Stderr = logs, logs
+	mgr.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	g.Expect(mgr.Start()).To(Succeed())
+	defer func() {
+		_ = mgr.Process.Kill()
+		_ = mgr.Wait()
+		if t.Failed() {
+			t.Logf("second manager output:\n%s", logs.String())
+		}
+	}()
+	g.Eventually(func() int { code, _ := get("http://" + probeAddr + "/readyz"); return code }).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
+	fc := &v1alpha1.FederatedCluster{}
+	g.Expect(host.Client.Get(ctx, client.ObjectKey{Name: memberCluster.Name}, fc)).To(Succeed())
+	fc.Spec.HealthCheck.PeriodSeconds = 3
+	g.Expect(host.Client.Update(ctx, fc)).To(Succeed())
+	g.Eventually(logs.String).WithTimeout(30*time.Second).Should(ContainSubstring("Updated status"), "a V(1) line at -v=1")
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		g.Expect(line).NotTo(HavePrefix("{"), "a console log line")
+	}
+	g.Expect(logs.String()).To(MatchRegexp(`(?m)^\S+\s+(INFO|DEBUG)\s`), "console lines: time, level, message")
 }
 
 // metric is what the docs and /metrics say of one metric family.
