@@ -3,6 +3,7 @@ package chart_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kfed-io/kfed/internal/cli/dev"
+	"github.com/kfed-io/kfed/internal/cli/install"
 	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
 	"github.com/kfed-io/kfed/test/framework"
 )
@@ -222,4 +225,36 @@ func releaseSecretSize(ctx context.Context, t *testing.T, c client.Client, name 
 	if n > 3<<20/4 {
 		t.Errorf("the Helm release takes %d bytes, over three quarters of the 1 MiB a Secret holds", n)
 	}
+}
+
+// TestHelmIntoTheLocalFederation installs the chart into a host that holds what `kfed dev up`
+// installs (docs/install.md, "Trying Helm on the local federation"): a plain `helm install`
+// refuses to take over those objects; with --take-ownership it installs; `helm uninstall` then
+// leaves the CRDs.
+func TestHelmIntoTheLocalFederation(t *testing.T) {
+	g := NewWithT(t)
+	ctx := t.Context()
+	h := newHelm(t)
+	host, err := framework.StartCluster(ctx, framework.ClusterOptions{Topology: framework.Topology{Name: "host"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = host.Stop() }()
+	h.kubeconfig = filepath.Join(t.TempDir(), "host.kubeconfig")
+	g.Expect(os.WriteFile(h.kubeconfig, host.Kubeconfig, 0o600)).To(Succeed())
+	scheme, err := kubeconfig.NewScheme()
+	g.Expect(err).NotTo(HaveOccurred())
+	c, err := client.New(host.Config, client.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	objs, err := dev.HostObjects()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(install.Install(ctx, c, objs, install.Options{Out: io.Discard})).To(Succeed())
+
+	_, err = h.run("install", "kfed", chartDir, "--namespace", releaseNamespace, "--create-namespace")
+	g.Expect(err).To(MatchError(ContainSubstring("invalid ownership metadata")), "a plain helm install over kfed dev's objects")
+	h.mustRun(t, "install", "kfed", chartDir, "--namespace", releaseNamespace, "--create-namespace", "--take-ownership")
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: grownCRD}, crd)).To(Succeed())
+	g.Expect(crd.Annotations).To(HaveKeyWithValue("meta.helm.sh/release-name", "kfed"), "the release owns the CRDs now")
+	h.mustRun(t, "upgrade", "kfed", chartDir, "--namespace", releaseNamespace)
+	h.mustRun(t, "uninstall", "kfed", "--namespace", releaseNamespace)
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: grownCRD}, crd)).To(Succeed(), "helm uninstall keeps the CRDs")
 }

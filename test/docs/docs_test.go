@@ -29,6 +29,7 @@ var known = map[string]string{
 	"make tools": "Makefile tools",
 	"make e2e":   "Makefile e2e",
 	"make bench": "Makefile bench",
+	"make build": "Makefile build",
 	"KUBEBUILDER_ASSETS=$PWD/bin go test ./controllers/ -run TestDeadMemberReplicasMoveAndComeBack -v": "controllers TestDeadMemberReplicasMoveAndComeBack",
 	"KFED_TEST_VERBOSE=1 KUBEBUILDER_ASSETS=$PWD/bin go test ./controllers/ -run TestRotated -v":       "controllers TestRotatedCredentialsArePickedUp",
 	"kubectl apply --server-side -k config/default":                                                    "test/crd TestKubectlApplyNeedsServerSide",
@@ -39,6 +40,10 @@ var known = map[string]string{
 	"kfed federate -f app.yaml | kubectl --context federation apply -f -":                              "internal/cli TestFederateFromStdin",
 	"kubectl get fdeploy k8shserver":                                                                   "test/e2e TestWalkthrough",
 	"kubectl wait --for=condition=Ready federateddeployment/k8shserver --timeout=5m":                   "controllers TestKubectlWaitForReadyOnEveryKind",
+	"bin/kfed dev up":                          "test/e2e TestWalkthrough",
+	"bin/kfed dev down":                        "test/e2e TestWalkthrough",
+	"export KUBECONFIG=~/.kfed/dev/kubeconfig": "test/e2e TestWalkthrough",
+	"helm install kfed charts/kfed --namespace kfed-system --create-namespace --take-ownership": "test/chart TestHelmIntoTheLocalFederation",
 	"kubectl get kfed -A": "controllers TestKubectlWaitForReadyOnEveryKind",
 }
 
