@@ -589,6 +589,6 @@ func TestCredentialsOnlyFromTheOperatorNamespace(t *testing.T) {
 		g.Expect(c.Message).To(ContainSubstring("outside namespace " + operatorNamespace))
 	}).Should(Succeed())
 	g.Consistently(func() error { _, err := registry.Client("other-namespace"); return err }).
-		WithTimeout(3 * time.Second).ShouldNot(Succeed(), "no connection made from a Secret of another namespace")
+		WithTimeout(3*time.Second).ShouldNot(Succeed(), "no connection made from a Secret of another namespace")
 	t.Logf("Ready=False %s: %s", v1alpha1.ReasonSecretNotFound, readyOf(g, "other-namespace").Message)
 }

@@ -108,7 +108,7 @@ func TestClusterProgressFollowsReady(t *testing.T) {
 	// failure that lasts keeps its transition time (no write per probe).
 	fc := &v1alpha1.FederatedCluster{ObjectMeta: metav1.ObjectMeta{Name: "m", Generation: 1}}
 	types := func() []string {
-		var ts []string
+		ts := make([]string, 0, len(fc.Status.Conditions))
 		for _, c := range fc.Status.Conditions {
 			ts = append(ts, c.Type)
 		}

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestKstatusReadsKfedStatus(t *testing.T) {
 		want       status.Status
 		wantReason string
 	}
-	cases := []kstatusCase{
+	objects := []kstatusCase{
 		{"converged", configMap("converged", v1alpha1.Placement{Clusters: []string{m.Name}}), status.CurrentStatus, v1alpha1.ReasonPropagated},
 		{"replicas not ready (no controller runs them in the member)", unready, status.InProgressStatus, v1alpha1.ReasonPropagating},
 		{"placed on a cluster that is not ready", configMap("waiting", v1alpha1.Placement{Clusters: []string{m.Name, down.Name}}),
@@ -112,7 +113,7 @@ func TestKstatusReadsKfedStatus(t *testing.T) {
 		{"no cluster matches", configMap("nowhere", v1alpha1.Placement{ClusterSelector: &metav1.LabelSelector{
 			MatchLabels: map[string]string{"kstatus": "none"}}}), status.FailedStatus, v1alpha1.ReasonNoClusters},
 	}
-	for _, tc := range cases {
+	for _, tc := range objects {
 		g.Expect(fed.Host.Client.Create(t.Context(), tc.obj)).To(Succeed(), tc.name)
 		defer deleteAndWait(t, tc.obj)
 	}
@@ -120,10 +121,11 @@ func TestKstatusReadsKfedStatus(t *testing.T) {
 	defer func() {
 		g.Expect(client.IgnoreNotFound(fed.Host.Client.Delete(context.Background(), down))).To(Succeed())
 	}()
-	cases = append(cases,
-		kstatusCase{"a Ready cluster", getCluster(t, m.Name), status.CurrentStatus, v1alpha1.ReasonProbeSucceeded},
-		kstatusCase{"a cluster whose Secret is missing", down, status.FailedStatus, v1alpha1.ReasonSecretNotFound})
-	for _, tc := range cases {
+	clusters := []kstatusCase{
+		{"a Ready cluster", getCluster(t, m.Name), status.CurrentStatus, v1alpha1.ReasonProbeSucceeded},
+		{"a cluster whose Secret is missing", down, status.FailedStatus, v1alpha1.ReasonSecretNotFound},
+	}
+	for _, tc := range slices.Concat(objects, clusters) {
 		g.Eventually(func(g Gomega) {
 			got, reason := kstatusOf(g, tc.obj)
 			g.Expect(reason).To(Equal(tc.wantReason), "the Ready reason kfed writes")
