@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -283,17 +282,7 @@ func TestJoinUsesTheTokenControllersToken(t *testing.T) {
 	}
 	// With that access, a FederatedObject of a kind outside the default role (a Role; see
 	// TestFederatedObjectOutsideTheRoleIsForbidden) propagates.
-	if err := fed.Host.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "access-all"}}); err != nil {
-		t.Fatal(err)
-	}
-	obj := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: "access-all", Name: "role-reader"},
-		Spec: v1alpha1.FederatedObjectSpec{
-			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
-			Template: runtime.RawExtension{Raw: []byte(`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role",` +
-				`"metadata":{"name":"reader"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]}`)}}}
-	if err := fed.Host.Client.Create(ctx, obj); err != nil {
-		t.Fatal(err)
-	}
+	obj := createRoleReader(t, "access-all", m.Name)
 	eventually(t, time.Minute, "FederatedObject role-reader Propagated with --access=all", func() (bool, error) {
 		if err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 			return false, err

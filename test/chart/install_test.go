@@ -113,15 +113,7 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 	h := newHelm(t)
 	prev := previousChart(t, h)
 
-	host, err := framework.StartCluster(ctx, framework.ClusterOptions{Topology: framework.Topology{Name: "host"}})
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = host.Stop() }()
-	h.kubeconfig = filepath.Join(t.TempDir(), "host.kubeconfig")
-	g.Expect(os.WriteFile(h.kubeconfig, host.Kubeconfig, 0o600)).To(Succeed())
-	scheme, err := kubeconfig.NewScheme()
-	g.Expect(err).NotTo(HaveOccurred())
-	c, err := client.New(host.Config, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
+	c := startHost(t, h)
 	const wait = 60 * time.Second
 
 	// values.schema.json refuses bad values at install, before anything is written.
@@ -235,15 +227,7 @@ func TestHelmIntoTheLocalFederation(t *testing.T) {
 	g := NewWithT(t)
 	ctx := t.Context()
 	h := newHelm(t)
-	host, err := framework.StartCluster(ctx, framework.ClusterOptions{Topology: framework.Topology{Name: "host"}})
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = host.Stop() }()
-	h.kubeconfig = filepath.Join(t.TempDir(), "host.kubeconfig")
-	g.Expect(os.WriteFile(h.kubeconfig, host.Kubeconfig, 0o600)).To(Succeed())
-	scheme, err := kubeconfig.NewScheme()
-	g.Expect(err).NotTo(HaveOccurred())
-	c, err := client.New(host.Config, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
+	c := startHost(t, h)
 	objs, err := dev.HostObjects()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(install.Install(ctx, c, objs, install.Options{Out: io.Discard})).To(Succeed())
@@ -257,4 +241,20 @@ func TestHelmIntoTheLocalFederation(t *testing.T) {
 	h.mustRun(t, "upgrade", "kfed", chartDir, "--namespace", releaseNamespace)
 	h.mustRun(t, "uninstall", "kfed", "--namespace", releaseNamespace)
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: grownCRD}, crd)).To(Succeed(), "helm uninstall keeps the CRDs")
+}
+
+// startHost starts a bare host API server for one test, points h at it and returns a client of it.
+func startHost(t *testing.T, h *helmEnv) client.Client {
+	t.Helper()
+	g := NewWithT(t)
+	host, err := framework.StartCluster(t.Context(), framework.ClusterOptions{Topology: framework.Topology{Name: "host"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = host.Stop() })
+	h.kubeconfig = filepath.Join(t.TempDir(), "host.kubeconfig")
+	g.Expect(os.WriteFile(h.kubeconfig, host.Kubeconfig, 0o600)).To(Succeed())
+	scheme, err := kubeconfig.NewScheme()
+	g.Expect(err).NotTo(HaveOccurred())
+	c, err := client.New(host.Config, client.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	return c
 }

@@ -220,32 +220,29 @@ func tableKeys(t *testing.T, path string) map[string]bool {
 	return keys
 }
 
-// TestTroubleshootingNamesEveryReason fails when docs/troubleshooting.md has no row for a
-// condition reason or a phase of api/v1alpha1, so that a reason added later is explained.
-func TestTroubleshootingNamesEveryReason(t *testing.T) {
-	reasons := stringConstants(t, filepath.Join(framework.RepoRoot(), "api", "v1alpha1"), "Reason", "Phase")
-	if len(reasons) < 20 {
-		t.Fatalf("found only %d reasons and phases in api/v1alpha1: %v", len(reasons), reasons)
-	}
-	rows := tableKeys(t, filepath.Join(framework.RepoRoot(), "docs", "troubleshooting.md"))
-	for name, value := range reasons {
-		if !rows[value] {
-			t.Errorf("docs/troubleshooting.md has no row for %s (%q): say what it means and what to do", name, value)
+// TestEveryReasonHasItsRow fails when docs/troubleshooting.md has no row for a condition reason
+// or a phase of api/v1alpha1, or docs/replicas.md none for a reason of status.plan, so that a
+// reason added later is explained.
+func TestEveryReasonHasItsRow(t *testing.T) {
+	for _, tc := range []struct {
+		pkg      string
+		prefixes []string
+		doc      string
+		atLeast  int
+	}{
+		{"api/v1alpha1", []string{"Reason", "Phase"}, "docs/troubleshooting.md", 20},
+		{"internal/scheduler", []string{"Reason"}, "docs/replicas.md", 5},
+	} {
+		reasons := stringConstants(t, filepath.Join(framework.RepoRoot(), tc.pkg), tc.prefixes...)
+		if len(reasons) < tc.atLeast {
+			t.Fatalf("found only %d reasons in %s: %v", len(reasons), tc.pkg, reasons)
 		}
-	}
-	t.Logf("%d reasons and phases, each with a row", len(reasons))
-}
-
-// TestReplicaDocNamesEveryPlanReason does the same for the reasons of status.plan.
-func TestReplicaDocNamesEveryPlanReason(t *testing.T) {
-	reasons := stringConstants(t, filepath.Join(framework.RepoRoot(), "internal", "scheduler"), "Reason")
-	if len(reasons) < 5 {
-		t.Fatalf("found only %d plan reasons in internal/scheduler: %v", len(reasons), reasons)
-	}
-	rows := tableKeys(t, filepath.Join(framework.RepoRoot(), "docs", "replicas.md"))
-	for name, value := range reasons {
-		if !rows[value] {
-			t.Errorf("docs/replicas.md has no row for the plan reason %s (%q)", name, value)
+		rows := tableKeys(t, filepath.Join(framework.RepoRoot(), tc.doc))
+		for name, value := range reasons {
+			if !rows[value] {
+				t.Errorf("%s has no row for %s.%s (%q): say what it means and what to do", tc.doc, tc.pkg, name, value)
+			}
 		}
+		t.Logf("%s: %d reasons of %s, each with a row", tc.doc, len(reasons), tc.pkg)
 	}
 }
