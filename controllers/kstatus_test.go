@@ -252,3 +252,20 @@ func TestKubectlWaitForReadyOnEveryKind(t *testing.T) {
 	g.Expect(err).To(HaveOccurred(), "kubectl wait --for=condition=Ready returned on an object that is not Ready: %s", out)
 	g.Expect(out).To(ContainSubstring("timed out"))
 }
+
+// TestKstatusOfAnObjectWithoutStatus backs the caveat of docs/federate.md: before kfed writes a
+// first status, kstatus calls the object Current (its rule for a custom resource without
+// observedGeneration or conditions), so kstatus-based waits should wait for Ready there.
+func TestKstatusOfAnObjectWithoutStatus(t *testing.T) {
+	fresh := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.GroupVersion.String(), "kind": "FederatedConfigMap",
+		"metadata": map[string]any{"name": "fresh", "namespace": "default", "generation": int64(1)},
+	}}
+	res, err := status.Compute(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != status.CurrentStatus {
+		t.Errorf("kstatus of a federated object without status: %s (docs/federate.md says Current; update it)", res.Status)
+	}
+}
