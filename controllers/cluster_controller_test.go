@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -115,6 +116,8 @@ func TestTwoMembersJoinAndBecomeReady(t *testing.T) {
 		pods := fc.Status.Allocatable[corev1.ResourcePods]
 		g.Expect(cpu.String()).To(Equal("64"), "two nodes of 32 cpu")
 		g.Expect(pods.String()).To(Equal("1k"), "two nodes of 500 pods")
+		memory := fc.Status.Allocatable[corev1.ResourceMemory]
+		g.Expect(memory.String()).To(Equal("512Gi"), "two nodes of 256Gi memory")
 
 		c, err := registry.Client(m.Name)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -144,6 +147,11 @@ func TestSpecRegionAndZonesOverrideDiscovery(t *testing.T) {
 		g.Expect(fc.Status.Region).To(Equal("mars-north1"))
 		g.Expect(fc.Status.Zones).To(Equal([]string{"mars-north1-a", "mars-north1-b"}))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
+
+	// kubectl get shows the zones as a person writes them, not as JSON.
+	out := kubectl(t, "get", "fcl", "pinned-topology")
+	g.Expect(tableCell(t, out, "ZONES")).To(Equal("mars-north1-a,mars-north1-b"), "kubectl get fcl:\n%s", out)
+	g.Expect(tableCell(t, out, "REGION")).To(Equal("mars-north1"), "kubectl get fcl:\n%s", out)
 }
 
 // The bound in which a dead member must be reported: failureThreshold × period + timeout, plus
@@ -218,6 +226,15 @@ func TestDeadMemberIsDetectedAndRecovers(t *testing.T) {
 
 	close(stopWatching)
 	g.Expect(<-witnessStayedReady).To(Succeed())
+
+	// Each transition was an Event: Ready → NotReady (Warning ProbeFailed) and NotReady → Ready
+	// (Normal ProbeSucceeded, now twice: at the join and after the recovery).
+	uid := getCluster(t, victim.Name).UID
+	g.Eventually(func(g Gomega) {
+		seen := transitionEvents(t, uid)
+		g.Expect(seen).To(HaveKey("Warning ProbeFailed"))
+		g.Expect(seen["Normal ProbeSucceeded"]).To(BeNumerically(">=", 2), "%v", seen)
+	}).Should(Succeed())
 
 	// The recovered member's client works again, through the cache that outlived the outage.
 	c, err := registry.Client(victim.Name)
@@ -359,6 +376,27 @@ func TestCredentialProblemsAreReportedWithoutSecrets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// transitionEvents counts the Events about one FederatedCluster (by UID: a cluster joined
+// again under the same name is another) by "type reason", a series counting as its occurrences.
+func transitionEvents(t *testing.T, uid types.UID) map[string]int {
+	var list eventsv1.EventList
+	if err := fed.Host.Client.List(t.Context(), &list); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range list.Items {
+		if e.Regarding.Kind != "FederatedCluster" || e.Regarding.UID != uid {
+			continue
+		}
+		n := 1
+		if e.Series != nil {
+			n = int(e.Series.Count)
+		}
+		seen[e.Type+" "+e.Reason] += n
+	}
+	return seen
 }
 
 // eventsAbout returns the notes of the Events about a FederatedCluster.
@@ -522,4 +560,25 @@ func TestDeletingAClusterStopsItsProbesAndWatches(t *testing.T) {
 	_, known := registry.Health("deleted")
 	g.Expect(known).To(BeFalse())
 	g.Expect(slices.Contains(registry.Members(), "deleted")).To(BeFalse())
+}
+
+// TestCredentialsOnlyFromTheOperatorNamespace: a FederatedCluster whose secretRef names a
+// Secret in another namespace is not connected, even though that Secret exists and holds good
+// credentials: kfed reads member credentials from its own namespace only, and says so.
+func TestCredentialsOnlyFromTheOperatorNamespace(t *testing.T) {
+	g := NewWithT(t)
+	m := fed.Members[0]
+	elsewhere := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "planted-credentials"}, Data: kubeconfigOf(m)}
+	g.Expect(fed.Host.Client.Create(t.Context(), elsewhere)).To(Succeed())
+	defer func() { _ = fed.Host.Client.Delete(context.Background(), elsewhere) }()
+	join(t, "other-namespace", nil, v1alpha1.FederatedClusterSpec{SecretRef: v1alpha1.ObjectReference{Name: elsewhere.Name, Namespace: "default"}})
+	g.Eventually(func(g Gomega) {
+		c := readyOf(g, "other-namespace")
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(v1alpha1.ReasonSecretNotFound))
+		g.Expect(c.Message).To(ContainSubstring("outside namespace " + operatorNamespace))
+	}).Should(Succeed())
+	g.Consistently(func() error { _, err := registry.Client("other-namespace"); return err }).
+		WithTimeout(3*time.Second).ShouldNot(Succeed(), "no connection made from a Secret of another namespace")
+	t.Logf("Ready=False %s: %s", v1alpha1.ReasonSecretNotFound, readyOf(g, "other-namespace").Message)
 }

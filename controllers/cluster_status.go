@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +34,7 @@ func setClusterStatus(fc *v1alpha1.FederatedCluster, h member.Health, credErr *c
 		ready.Reason, ready.Message = h.Reason, h.Message
 	}
 	meta.SetStatusCondition(&st.Conditions, ready)
+	setClusterProgress(&st.Conditions, ready)
 
 	st.KubernetesVersion = h.KubernetesVersion
 	st.Nodes = h.Nodes.Ready
@@ -45,5 +47,29 @@ func setClusterStatus(fc *v1alpha1.FederatedCluster, h member.Health, credErr *c
 	slices.Sort(st.Zones)
 	if len(st.Zones) == 0 {
 		st.Zones = slices.Clone(h.Nodes.Zones)
+	}
+	st.ZoneList = strings.Join(st.Zones, ",")
+}
+
+// setClusterProgress puts kstatus's Reconciling and Stalled beside a cluster's Ready, so that
+// kstatus, Flux and Argo CD read a cluster as kubectl wait does: Ready=False while the first
+// probes are still to answer (Probing) is Reconciling; Ready=False for any other reason (the
+// member down, its credentials refused, unusable or missing) is Stalled, since it takes a change
+// in the member or its Secret. A Ready cluster carries neither.
+func setClusterProgress(conds *[]metav1.Condition, ready metav1.Condition) {
+	set, unset := "", []string{v1alpha1.ConditionReconciling, v1alpha1.ConditionStalled}
+	switch {
+	case ready.Status == metav1.ConditionTrue:
+	case ready.Reason == v1alpha1.ReasonProbing:
+		set, unset = v1alpha1.ConditionReconciling, unset[1:]
+	default:
+		set, unset = v1alpha1.ConditionStalled, unset[:1]
+	}
+	for _, t := range unset {
+		meta.RemoveStatusCondition(conds, t)
+	}
+	if set != "" {
+		meta.SetStatusCondition(conds, metav1.Condition{Type: set, Status: metav1.ConditionTrue, ObservedGeneration: ready.ObservedGeneration,
+			Reason: ready.Reason, Message: ready.Message})
 	}
 }

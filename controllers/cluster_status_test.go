@@ -31,7 +31,7 @@ func TestSetClusterStatus(t *testing.T) {
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
 			Conditions:         []metav1.Condition{{Type: "Ready", Status: "True", Reason: v1alpha1.ReasonProbeSucceeded, Message: "ok", ObservedGeneration: 3}},
-			Region:             "us-east1", Zones: []string{"us-east1-b"}, KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
+			Region:             "us-east1", Zones: []string{"us-east1-b"}, ZoneList: "us-east1-b", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
 		name:   "spec topology wins, zones sorted",
@@ -40,15 +40,16 @@ func TestSetClusterStatus(t *testing.T) {
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
 			Conditions:         []metav1.Condition{{Type: "Ready", Status: "True", Reason: v1alpha1.ReasonProbeSucceeded, Message: "ok", ObservedGeneration: 3}},
-			Region:             "r", Zones: []string{"z1", "z2"}, KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
+			Region:             "r", Zones: []string{"z1", "z2"}, ZoneList: "z1,z2", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
 		name:   "member down keeps the last known facts and says why",
 		health: member.Health{Reason: v1alpha1.ReasonProbeFailed, Message: "refused", KubernetesVersion: "v1.37.2", Nodes: healthy.Nodes},
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
-			Conditions:         []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3}},
-			Region:             "us-east1", Zones: []string{"us-east1-b"}, KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
+			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3},
+				{Type: "Stalled", Status: "True", Reason: v1alpha1.ReasonProbeFailed, Message: "refused", ObservedGeneration: 3}},
+			Region: "us-east1", Zones: []string{"us-east1-b"}, ZoneList: "us-east1-b", KubernetesVersion: "v1.37.2", Nodes: 2, Allocatable: alloc,
 		},
 	}, {
 		name:   "ready, but its nodes cannot be watched: the message says so",
@@ -65,7 +66,18 @@ func TestSetClusterStatus(t *testing.T) {
 		want: v1alpha1.FederatedClusterStatus{
 			ObservedGeneration: 3,
 			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonSecretNotFound,
-				Message: "Secret kfed-system/x not found", ObservedGeneration: 3}},
+				Message: "Secret kfed-system/x not found", ObservedGeneration: 3},
+				{Type: "Stalled", Status: "True", Reason: v1alpha1.ReasonSecretNotFound, Message: "Secret kfed-system/x not found", ObservedGeneration: 3}},
+		},
+	}, {
+		name:   "first probes still to answer: converging",
+		health: member.Health{Reason: v1alpha1.ReasonProbing, Message: "Waiting for the first successful probe of /readyz"},
+		want: v1alpha1.FederatedClusterStatus{
+			ObservedGeneration: 3,
+			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: v1alpha1.ReasonProbing,
+				Message: "Waiting for the first successful probe of /readyz", ObservedGeneration: 3},
+				{Type: "Reconciling", Status: "True", Reason: v1alpha1.ReasonProbing,
+					Message: "Waiting for the first successful probe of /readyz", ObservedGeneration: 3}},
 		},
 	}}
 	for _, tc := range cases {
@@ -88,5 +100,35 @@ func TestSetClusterStatusIsStable(t *testing.T) {
 	setClusterStatus(fc, h, nil)
 	if diff := cmp.Diff(first, &fc.Status); diff != "" {
 		t.Fatalf("(-first +second)\n%s", diff)
+	}
+}
+
+func TestClusterProgressFollowsReady(t *testing.T) {
+	// A cluster that probes, fails, recovers: Reconciling, then Stalled alone, then neither; and a
+	// failure that lasts keeps its transition time (no write per probe).
+	fc := &v1alpha1.FederatedCluster{ObjectMeta: metav1.ObjectMeta{Name: "m", Generation: 1}}
+	types := func() []string {
+		ts := make([]string, 0, len(fc.Status.Conditions))
+		for _, c := range fc.Status.Conditions {
+			ts = append(ts, c.Type)
+		}
+		return ts
+	}
+	setClusterStatus(fc, member.Health{Reason: v1alpha1.ReasonProbing}, nil)
+	if diff := cmp.Diff([]string{"Ready", "Reconciling"}, types()); diff != "" {
+		t.Fatalf("probing (-want +got)\n%s", diff)
+	}
+	setClusterStatus(fc, member.Health{Reason: v1alpha1.ReasonProbeFailed, Message: "refused"}, nil)
+	if diff := cmp.Diff([]string{"Ready", "Stalled"}, types()); diff != "" {
+		t.Fatalf("probe failed (-want +got)\n%s", diff)
+	}
+	first := fc.Status.DeepCopy()
+	setClusterStatus(fc, member.Health{Reason: v1alpha1.ReasonProbeFailed, Message: "refused"}, nil)
+	if diff := cmp.Diff(first, &fc.Status); diff != "" {
+		t.Fatalf("the same failure twice changed the status (-first +second)\n%s", diff)
+	}
+	setClusterStatus(fc, member.Health{Ready: true, Reason: v1alpha1.ReasonProbeSucceeded}, nil)
+	if diff := cmp.Diff([]string{"Ready"}, types()); diff != "" {
+		t.Fatalf("ready (-want +got)\n%s", diff)
 	}
 }

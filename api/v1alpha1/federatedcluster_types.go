@@ -156,6 +156,11 @@ type FederatedClusterStatus struct {
 	// +listType=set
 	Zones []string `json:"zones,omitempty"`
 
+	// ZoneList is zones joined by commas ("us-east1-b,us-east1-c"), for the Zones column of
+	// kubectl get: a printer column shows a list as JSON.
+	// +optional
+	ZoneList string `json:"zoneList,omitempty"`
+
 	// KubernetesVersion of the member's API server (gitVersion).
 	// +optional
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
@@ -177,7 +182,7 @@ type FederatedClusterStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.status.region`
-// +kubebuilder:printcolumn:name="Zones",type=string,JSONPath=`.status.zones`
+// +kubebuilder:printcolumn:name="Zones",type=string,JSONPath=`.status.zoneList`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.kubernetesVersion`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type FederatedCluster struct {

@@ -148,17 +148,7 @@ func TestFederatedObjectOutsideTheRoleIsForbidden(t *testing.T) {
 	joinOnce(t)
 	ctx := t.Context()
 	m := fed.Members[0]
-	if err := fed.Host.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "forbidden"}}); err != nil {
-		t.Fatal(err)
-	}
-	obj := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: "forbidden", Name: "role-reader"},
-		Spec: v1alpha1.FederatedObjectSpec{
-			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}},
-			Template: runtime.RawExtension{Raw: []byte(`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role",` +
-				`"metadata":{"name":"reader"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]}`)}}}
-	if err := fed.Host.Client.Create(ctx, obj); err != nil {
-		t.Fatal(err)
-	}
+	obj := createRoleReader(t, "forbidden", m.Name)
 	eventually(t, time.Minute, "FederatedObject role-reader Failed with reason Forbidden", func() (bool, error) {
 		if err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 			return false, err
@@ -170,4 +160,23 @@ func TestFederatedObjectOutsideTheRoleIsForbidden(t *testing.T) {
 		}
 		return false, nil
 	})
+}
+
+// createRoleReader creates, in a new host namespace, a FederatedObject of a Role (a kind kfed's
+// default member role does not cover) named role-reader, placed on one cluster.
+func createRoleReader(t *testing.T, ns, cluster string) *v1alpha1.FederatedObject {
+	t.Helper()
+	ctx := t.Context()
+	if err := fed.Host.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	obj := &v1alpha1.FederatedObject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "role-reader"},
+		Spec: v1alpha1.FederatedObjectSpec{
+			FederatedSpec: v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{cluster}}},
+			Template: runtime.RawExtension{Raw: []byte(`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role",` +
+				`"metadata":{"name":"reader"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]}`)}}}
+	if err := fed.Host.Client.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	return obj
 }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -279,5 +280,24 @@ func TestJoinUsesTheTokenControllersToken(t *testing.T) {
 	if len(role.Rules) == 0 || role.Rules[0].Resources[0] != "*" || role.Rules[0].Verbs[0] != "*" {
 		t.Errorf("--access=all: want * on *, got %+v", role.Rules)
 	}
+	// With that access, a FederatedObject of a kind outside the default role (a Role; see
+	// TestFederatedObjectOutsideTheRoleIsForbidden) propagates.
+	obj := createRoleReader(t, "access-all", m.Name)
+	eventually(t, time.Minute, "FederatedObject role-reader Propagated with --access=all", func() (bool, error) {
+		if err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err
+		}
+		return len(obj.Status.Clusters) == 1 && obj.Status.Clusters[0].Phase == v1alpha1.PhasePropagated, fmt.Errorf("clusters %+v", obj.Status.Clusters)
+	})
+	if err := m.Client.Get(ctx, client.ObjectKey{Namespace: "access-all", Name: "reader"}, &rbacv1.Role{}); err != nil {
+		t.Errorf("the Role in %s: %v", m.Name, err)
+	}
+	if err := fed.Host.Client.Delete(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "FederatedObject role-reader deleted", func() (bool, error) {
+		err := fed.Host.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), nil
+	})
 	wantOK(t, kfed(t, "", "unjoin", m.Name))
 }

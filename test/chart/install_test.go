@@ -3,6 +3,7 @@ package chart_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kfed-io/kfed/internal/cli/dev"
+	"github.com/kfed-io/kfed/internal/cli/install"
 	"github.com/kfed-io/kfed/internal/cli/kubeconfig"
 	"github.com/kfed-io/kfed/test/framework"
 )
@@ -110,15 +113,7 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 	h := newHelm(t)
 	prev := previousChart(t, h)
 
-	host, err := framework.StartCluster(ctx, framework.ClusterOptions{Topology: framework.Topology{Name: "host"}})
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = host.Stop() }()
-	h.kubeconfig = filepath.Join(t.TempDir(), "host.kubeconfig")
-	g.Expect(os.WriteFile(h.kubeconfig, host.Kubeconfig, 0o600)).To(Succeed())
-	scheme, err := kubeconfig.NewScheme()
-	g.Expect(err).NotTo(HaveOccurred())
-	c, err := client.New(host.Config, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
+	c := startHost(t, h)
 	const wait = 60 * time.Second
 
 	// values.schema.json refuses bad values at install, before anything is written.
@@ -222,4 +217,44 @@ func releaseSecretSize(ctx context.Context, t *testing.T, c client.Client, name 
 	if n > 3<<20/4 {
 		t.Errorf("the Helm release takes %d bytes, over three quarters of the 1 MiB a Secret holds", n)
 	}
+}
+
+// TestHelmIntoTheLocalFederation installs the chart into a host that holds what `kfed dev up`
+// installs (docs/install.md, "Trying Helm on the local federation"): a plain `helm install`
+// refuses to take over those objects; with --take-ownership it installs; `helm uninstall` then
+// leaves the CRDs.
+func TestHelmIntoTheLocalFederation(t *testing.T) {
+	g := NewWithT(t)
+	ctx := t.Context()
+	h := newHelm(t)
+	c := startHost(t, h)
+	objs, err := dev.HostObjects()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(install.Install(ctx, c, objs, install.Options{Out: io.Discard})).To(Succeed())
+
+	_, err = h.run("install", "kfed", chartDir, "--namespace", releaseNamespace, "--create-namespace")
+	g.Expect(err).To(MatchError(ContainSubstring("invalid ownership metadata")), "a plain helm install over kfed dev's objects")
+	h.mustRun(t, "install", "kfed", chartDir, "--namespace", releaseNamespace, "--create-namespace", "--take-ownership")
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: grownCRD}, crd)).To(Succeed())
+	g.Expect(crd.Annotations).To(HaveKeyWithValue("meta.helm.sh/release-name", "kfed"), "the release owns the CRDs now")
+	h.mustRun(t, "upgrade", "kfed", chartDir, "--namespace", releaseNamespace)
+	h.mustRun(t, "uninstall", "kfed", "--namespace", releaseNamespace)
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: grownCRD}, crd)).To(Succeed(), "helm uninstall keeps the CRDs")
+}
+
+// startHost starts a bare host API server for one test, points h at it and returns a client of it.
+func startHost(t *testing.T, h *helmEnv) client.Client {
+	t.Helper()
+	g := NewWithT(t)
+	host, err := framework.StartCluster(t.Context(), framework.ClusterOptions{Topology: framework.Topology{Name: "host"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = host.Stop() })
+	h.kubeconfig = filepath.Join(t.TempDir(), "host.kubeconfig")
+	g.Expect(os.WriteFile(h.kubeconfig, host.Kubeconfig, 0o600)).To(Succeed())
+	scheme, err := kubeconfig.NewScheme()
+	g.Expect(err).NotTo(HaveOccurred())
+	c, err := client.New(host.Config, client.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	return c
 }

@@ -126,6 +126,7 @@ func TestKubectlGetShowsWhyNotReady(t *testing.T) {
 		ObservedGeneration: fc.Generation,
 		Region:             "asia-east1",
 		Zones:              []string{"asia-east1-a"},
+		ZoneList:           "asia-east1-a",
 		Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonProbeFailed,
 			Message: "unreachable", LastTransitionTime: metav1.Now(), ObservedGeneration: fc.Generation}},
 	}

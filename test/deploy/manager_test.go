@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,6 +25,7 @@ import (
 	. "github.com/onsi/gomega"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -190,11 +193,29 @@ func TestManagerRunsWithTheShippedRBAC(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
 
+	// Propagate one object, so that the member write and propagation metrics have a series. The
+	// member's identity here is a test one, allowed everything (kfed join grants less).
+	_, err = memberCS.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "kfed-test"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "default", Name: "kfed"}},
+	}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(host.Client.Create(ctx, &v1alpha1.FederatedConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "settings"},
+		Spec:       v1alpha1.FederatedConfigMapSpec{Template: v1alpha1.ConfigMapTemplate{Data: map[string]string{"k": "v"}}},
+	})).To(Succeed())
+
 	// The metrics the issue names, with the member's label.
-	g.Eventually(func() string { _, body := get("http://" + metricsAddr + "/metrics"); return body }).WithTimeout(20 * time.Second).Should(And(
+	var metrics string
+	g.Eventually(func() string { _, metrics = get("http://" + metricsAddr + "/metrics"); return metrics }).WithTimeout(30 * time.Second).Should(And(
 		ContainSubstring(fmt.Sprintf(`kfed_cluster_ready{cluster=%q} 1`, memberCluster.Name)),
 		ContainSubstring(fmt.Sprintf(`kfed_cluster_probe_duration_seconds_count{cluster=%q,result="success"}`, memberCluster.Name)),
+		ContainSubstring(fmt.Sprintf(`kfed_member_writes_total{cluster=%q,verb="create"}`, memberCluster.Name)),
+		ContainSubstring(`kfed_propagation_duration_seconds_count{kind="FederatedConfigMap"}`),
 	))
+	// docs/observability.md's table of metrics is what /metrics serves: names, types, labels.
+	g.Expect(servedMetrics(metrics)).To(Equal(documentedMetrics(t)), "kfed_* metrics served (got) and in docs/observability.md (want)")
 
 	// The logs are JSON, one object a line, and hold no token.
 	g.Expect(mgr.Process.Signal(syscall.SIGTERM)).To(Succeed())
@@ -217,4 +238,115 @@ func TestManagerRunsWithTheShippedRBAC(t *testing.T) {
 		}
 	}
 	g.Expect(lines).To(BeNumerically(">", 0))
+	// At -v=0 the status writes of the join are not logged (they are at -v=1, below).
+	g.Expect(output).NotTo(ContainSubstring("Updated status"))
+
+	// Bad flag values stop the manager before it starts, with the flag named.
+	for _, tc := range []struct{ flag, says string }{
+		{"--unschedulable-window=0s", "--unschedulable-window must be positive"},
+		{"--unschedulable-window=soon", "invalid value \"soon\" for flag -unschedulable-window"},
+		{"--log-format=xml", "xml"},
+	} {
+		out, err := exec.CommandContext(ctx, bin, "--kubeconfig="+kubeconfig, tc.flag).CombinedOutput()
+		g.Expect(err).To(HaveOccurred(), "%s was accepted:\n%s", tc.flag, out)
+		g.Expect(string(out)).To(ContainSubstring(tc.says), tc.flag)
+	}
+
+	// --log-format=console, -v=1 and --unschedulable-window taken: console lines (not JSON), and
+	// the status write a spec change causes logged at V(1).
+	probeAddr = freePort(t)
+	logs = newLockedBuffer()
+	mgr = exec.Command(bin, "--kubeconfig="+kubeconfig, "--namespace=kfed-system", "--metrics-bind-address=0",
+		"--health-probe-bind-address="+probeAddr, "--log-format=console", "-v=1", "--unschedulable-window=90s")
+	mgr.Stdout, mgr.Stderr = logs, logs
+	mgr.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	g.Expect(mgr.Start()).To(Succeed())
+	defer func() {
+		_ = mgr.Process.Kill()
+		_ = mgr.Wait()
+		if t.Failed() {
+			t.Logf("second manager output:\n%s", logs.String())
+		}
+	}()
+	g.Eventually(func() int { code, _ := get("http://" + probeAddr + "/readyz"); return code }).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
+	fc := &v1alpha1.FederatedCluster{}
+	g.Expect(host.Client.Get(ctx, client.ObjectKey{Name: memberCluster.Name}, fc)).To(Succeed())
+	fc.Spec.HealthCheck.PeriodSeconds = 3
+	g.Expect(host.Client.Update(ctx, fc)).To(Succeed())
+	g.Eventually(logs.String).WithTimeout(30*time.Second).Should(ContainSubstring("Updated status"), "a V(1) line at -v=1")
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		g.Expect(line).NotTo(HavePrefix("{"), "a console log line")
+	}
+	g.Expect(logs.String()).To(MatchRegexp(`(?m)^\S+\s+(INFO|DEBUG)\s`), "console lines: time, level, message")
+}
+
+// metric is what the docs and /metrics say of one metric family.
+type metric struct {
+	Type   string
+	Labels string // sorted, comma-separated
+}
+
+// servedMetrics reads kfed's metric families from a /metrics body in the Prometheus text
+// format: their types, and the labels of their samples (a histogram's le left out).
+func servedMetrics(body string) map[string]metric {
+	got := map[string]metric{}
+	labels := map[string]map[string]bool{}
+	for _, line := range strings.Split(body, "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "#" && f[1] == "TYPE" && strings.HasPrefix(f[2], "kfed_") {
+			got[f[2]] = metric{Type: f[3]}
+			continue
+		}
+		if !strings.HasPrefix(line, "kfed_") {
+			continue
+		}
+		name, rest, _ := strings.Cut(line, "{")
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if _, ok := got[strings.TrimSuffix(name, suffix)]; ok && got[name].Type == "" {
+				name = strings.TrimSuffix(name, suffix)
+			}
+		}
+		pairs, _, _ := strings.Cut(rest, "}")
+		for _, pair := range strings.Split(pairs, ",") {
+			if key, _, ok := strings.Cut(pair, "="); ok && key != "le" {
+				if labels[name] == nil {
+					labels[name] = map[string]bool{}
+				}
+				labels[name][key] = true
+			}
+		}
+	}
+	for name, m := range got {
+		keys := slices.Sorted(maps.Keys(labels[name]))
+		m.Labels = strings.Join(keys, ",")
+		got[name] = m
+	}
+	return got
+}
+
+// documentedMetrics reads the table of docs/observability.md: | `name` | type | `label`, ... |.
+func documentedMetrics(t *testing.T) map[string]metric {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "docs", "observability.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]metric{}
+	for _, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`kfed_") {
+			continue
+		}
+		var keys []string
+		for _, l := range strings.Split(cells[3], ",") {
+			if l = strings.Trim(strings.TrimSpace(l), "`"); l != "" {
+				keys = append(keys, l)
+			}
+		}
+		slices.Sort(keys)
+		want[strings.Trim(strings.TrimSpace(cells[1]), "`")] = metric{Type: strings.TrimSpace(cells[2]), Labels: strings.Join(keys, ",")}
+	}
+	if len(want) == 0 {
+		t.Fatal("docs/observability.md has no table of kfed_ metrics")
+	}
+	return want
 }

@@ -106,12 +106,12 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 	return nil
 }
 
-// installHost applies what `kfed init` installs except the manager Deployment: the operator
-// runs in this process instead (no images exist here).
-func installHost(ctx context.Context, host *kubeconfig.Cluster) error {
+// HostObjects are what `kfed dev` installs into its host: what `kfed init` installs except the
+// manager Deployment, since the operator runs in the dev process instead (no images exist here).
+func HostObjects() ([]*unstructured.Unstructured, error) {
 	objs, err := install.Manifests(config.FS, config.Root)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keep := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, o := range objs {
@@ -119,7 +119,16 @@ func installHost(ctx context.Context, host *kubeconfig.Cluster) error {
 			keep = append(keep, o)
 		}
 	}
-	return install.Install(ctx, host.Client, keep, install.Options{Out: io.Discard})
+	return keep, nil
+}
+
+// installHost applies HostObjects to the host with server-side apply, as `kfed init` does.
+func installHost(ctx context.Context, host *kubeconfig.Cluster) error {
+	objs, err := HostObjects()
+	if err != nil {
+		return err
+	}
+	return install.Install(ctx, host.Client, objs, install.Options{Out: io.Discard})
 }
 
 // createDomain creates the local federation's FederatedDomain: example.com in kfed's builtin
