@@ -24,7 +24,7 @@ const (
 	// ReasonListenFailed: the builtin server cannot listen on spec.provider.builtin.listen.
 	ReasonListenFailed = "ListenFailed"
 	// ReasonProviderNotBuilt: this build of the operator was given no constructor for the
-	// provider (route53 and googleCloudDNS until their packages are wired in).
+	// provider (controllers.Options.DNSProviders has none for its kind).
 	ReasonProviderNotBuilt = "ProviderNotBuilt"
 	// ReasonProviderError: the provider answered with a failure of another kind; the message says which.
 	ReasonProviderError = "ProviderError"

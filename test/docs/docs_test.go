@@ -45,6 +45,12 @@ var known = map[string]string{
 	"export KUBECONFIG=~/.kfed/dev/kubeconfig": "test/e2e TestWalkthrough",
 	"helm install kfed charts/kfed --namespace kfed-system --create-namespace --take-ownership": "test/chart TestHelmIntoTheLocalFederation",
 	"kubectl get kfed -A": "controllers TestKubectlWaitForReadyOnEveryKind",
+	"KUBEBUILDER_ASSETS=$PWD/bin go test ./test/dnscontroller/ -v": "Makefile test",
+	// TestInitDNSFlags runs init --dry-run with each provider's flags (builtin on 127.0.0.1:5353).
+	"kfed init --dns-domain example.com --dns-provider builtin --dns-listen 0.0.0.0:5353":                        "internal/cli TestInitDNSFlags",
+	"kfed init --dns-domain example.com --dns-provider coredns --dns-etcd-endpoints http://etcd:2379":            "internal/cli TestInitDNSFlags",
+	"kfed init --dns-domain example.com --dns-provider rfc2136 --dns-server 10.0.0.53:53 --dns-tsig-secret tsig": "internal/cli TestInitDNSFlags",
+	"kfed init --dns-domain example.com --dns-provider externaldns":                                              "internal/cli TestInitDNSFlags",
 }
 
 // docFiles are README.md and every page of docs/.
