@@ -608,7 +608,7 @@ func (r *DNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.services, err = r.Registry.WatchFor(member.WatchSpec{
 		Name:     "dns-services",
 		GVK:      corev1.SchemeGroupVersion.WithKind("Service"),
-		Selector: labels.SelectorFromSet(labels.Set{v1alpha1.LabelManaged: "true"}),
+		Selector: managedSelector,
 		Handler: func(cluster string, o client.Object) {
 			if strings.HasPrefix(o.GetAnnotations()[v1alpha1.AnnotationOrigin], kindFederatedService+"/") {
 				wake(cluster, o)

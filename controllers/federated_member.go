@@ -472,7 +472,7 @@ func (r *FederatedReconciler) ensureNamespace(ctx context.Context, cluster strin
 	}
 	err := direct.Get(ctx, types.NamespacedName{Name: namespace}, &corev1.Namespace{})
 	if apierrors.IsNotFound(err) {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: map[string]string{v1alpha1.LabelManaged: "true"}}}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: managedLabels()}}
 		err = direct.Create(ctx, ns)
 		if err == nil {
 			countWrite(cluster, "create")

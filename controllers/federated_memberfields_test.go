@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
+	"github.com/kfed-io/kfed/test/gen"
 )
 
 // TestDuplicatedModeGivesEveryMemberTheTotal: replicaScheduling mode Duplicated writes the
@@ -24,7 +25,7 @@ func TestDuplicatedModeGivesEveryMemberTheTotal(t *testing.T) {
 	}
 	ns := hostNamespace(t, "duplicated")
 	four := int32(4)
-	fd := deployment(ns, "copies", 1)
+	fd := gen.FederatedDeployment(ns, "copies", 1)
 	fd.Spec.Placement = v1alpha1.Placement{Clusters: []string{m0.Name, m1.Name}}
 	fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Mode: v1alpha1.ReplicaSchedulingDuplicated, TotalReplicas: &four}
 	g.Expect(fed.Host.Client.Create(t.Context(), fd)).To(Succeed())
@@ -62,7 +63,7 @@ func TestMemberOwnedFieldsAreNotFoughtOver(t *testing.T) {
 			FederatedSpec: placed,
 		},
 	}
-	fd := deployment(ns, "web", 2)
+	fd := gen.FederatedDeployment(ns, "web", 2)
 	fd.Annotations = map[string]string{v1alpha1.AnnotationRetainReplicas: "true"}
 	fd.Spec.FederatedSpec = placed
 	for _, o := range []client.Object{fsvc, fd} {

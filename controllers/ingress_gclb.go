@@ -264,7 +264,6 @@ func (r *GCLBReconciler) shareUID(ctx context.Context, cluster, uid string) erro
 }
 
 // managedLabels label the ConfigMaps kfed creates.
-func managedLabels() map[string]string { return map[string]string{v1alpha1.LabelManaged: "true"} }
 
 // providerUID is a cluster's own provider-uid: 8 hex digits of a hash of its name, as federation v1 had.
 func providerUID(cluster string) string {

@@ -35,7 +35,10 @@ func newCopyWatches(reg *member.Registry) *copyWatches {
 }
 
 // managedSelector chooses the member objects kfed manages.
-var managedSelector = labels.SelectorFromSet(labels.Set{v1alpha1.LabelManaged: "true"})
+var managedSelector = labels.SelectorFromSet(managedLabels())
+
+// managedLabels are the labels of the member objects kfed manages.
+func managedLabels() map[string]string { return map[string]string{v1alpha1.LabelManaged: "true"} }
 
 // of returns the watch of a member kind, starting it in every member the first time.
 func (w *copyWatches) of(gvk schema.GroupVersionKind) (*member.Watch, error) {

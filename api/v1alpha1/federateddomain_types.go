@@ -158,8 +158,8 @@ const (
 // Keys of the Secret a route53 provider's credentialsSecretRef names.
 const (
 	SecretKeyAWSAccessKeyID     = "aws_access_key_id"
-	SecretKeyAWSSecretAccessKey = "aws_secret_access_key"
-	SecretKeyAWSSessionToken    = "aws_session_token" // optional
+	SecretKeyAWSSecretAccessKey = "aws_secret_access_key" //nolint:gosec // the name of a Secret key, not a credential
+	SecretKeyAWSSessionToken    = "aws_session_token"     // optional
 )
 
 // SecretKeyGoogleCredentials is the key of the Secret a googleCloudDNS provider's
