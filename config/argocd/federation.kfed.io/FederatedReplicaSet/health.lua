@@ -31,6 +31,8 @@ local failureReasons = {
   UpdateRefused = true,
   CRDMissing = true,
   ListenFailed = true,
+  ProviderNotBuilt = true,
+  ProviderError = true,
 }
 
 local function findCondition(conditions, conditionType)
