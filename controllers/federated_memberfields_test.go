@@ -100,3 +100,41 @@ func TestMemberOwnedFieldsAreNotFoughtOver(t *testing.T) {
 		g.Expect(d.Spec.Replicas).To(HaveValue(Equal(seven)))
 	}).WithTimeout(3*time.Second).Should(Succeed(), "kfed does not come back for the replicas")
 }
+
+// TestFieldsDroppedFromTheTemplateLeaveTheMember: a label and a data key kfed wrote into a
+// member ConfigMap go from the member when the template drops them (kfed's managedFields say it
+// wrote them, so the copy differs and the apply removes them); a label the member's own manager
+// set stays.
+func TestFieldsDroppedFromTheTemplateLeaveTheMember(t *testing.T) {
+	g := NewWithT(t)
+	m := fed.Members[0]
+	join(t, m.Name, kubeconfigOf(m), v1alpha1.FederatedClusterSpec{})
+	ns := hostNamespace(t, "dropped-fields")
+	fcm := gen.FederatedConfigMap(ns, "settings", map[string]string{"keep": "1", "drop": "2"},
+		gen.Placement(m.Name), gen.TemplateLabels(map[string]string{"keep": "1", "drop": "2"}))
+	g.Expect(fed.Host.Client.Create(t.Context(), fcm)).To(Succeed())
+	defer deleteAndWait(t, fcm)
+
+	key := client.ObjectKey{Namespace: ns, Name: "settings"}
+	cm := &corev1.ConfigMap{}
+	g.Eventually(func(g Gomega) {
+		g.Expect(m.Client.Get(t.Context(), key, cm)).To(Succeed())
+		g.Expect(cm.Data).To(HaveKey("drop"))
+		g.Expect(cm.Labels).To(HaveKey("drop"))
+	}).Should(Succeed())
+	// The member's own label, written by another manager.
+	cm.Labels["member"] = "own"
+	g.Expect(m.Client.Update(t.Context(), cm)).To(Succeed())
+
+	updateHost(t, fcm, func() {
+		fcm.Spec.Template.Data = map[string]string{"keep": "1"}
+		fcm.Spec.Template.Metadata.Labels = map[string]string{"keep": "1"}
+	})
+	g.Eventually(func(g Gomega) {
+		g.Expect(m.Client.Get(t.Context(), key, cm)).To(Succeed())
+		g.Expect(cm.Data).To(Equal(map[string]string{"keep": "1"}), "data")
+		g.Expect(cm.Labels).NotTo(HaveKey("drop"), "labels")
+		g.Expect(cm.Labels).To(HaveKeyWithValue("keep", "1"))
+		g.Expect(cm.Labels).To(HaveKeyWithValue("member", "own"), "the member's own label")
+	}).Should(Succeed(), "the fields the template dropped left the member")
+}

@@ -1,9 +1,12 @@
 package propagate
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -38,6 +41,11 @@ var serviceMemberOwned = []string{
 // Service spec.clusterIP, spec.clusterIPs, spec.ports[].nodePort and spec.healthCheckNodePort).
 // An empty map or list in desired matches a missing one in live.
 //
+// A field that live's managedFields say kfed wrote (its entries of the main resource) and
+// desired no longer has does count: a label, annotation or other field of a map dropped from
+// the template is a change, and the apply removes it from the member. Within lists, a changed
+// length counts; a map key dropped inside a list element is found by the next write.
+//
 // kfed writes with server-side apply, so a true answer means a write would change nothing.
 func Matches(desired, live *unstructured.Unstructured) bool {
 	if desired == nil || live == nil {
@@ -47,7 +55,7 @@ func Matches(desired, live *unstructured.Unstructured) bool {
 	if desired.GetAPIVersion() == "v1" && desired.GetKind() == "Service" {
 		ignored = append(append([]string{}, memberOwned...), serviceMemberOwned...)
 	}
-	return subset(desired.Object, live.Object, "", ignored)
+	return subset(desired.Object, live.Object, "", ignored) && !ownsDropped(desired, live, ignored)
 }
 
 // subset tells whether want ⊆ got; path is the dotted path of want from the root.
@@ -88,6 +96,87 @@ func subset(want, got any, path string, ignored []string) bool {
 	}
 }
 
+// ownsDropped tells whether kfed's managedFields entries in live hold a field of a map that
+// live still has and desired does not set (a field live lacks has nothing to remove). kfed's
+// Apply entry lists exactly what kfed applied. Its Update entry, from the plain create of the
+// copy, also lists the defaults the API server filled in, so only its maps of user keys count:
+// labels, annotations, and a ConfigMap's or Secret's data.
+func ownsDropped(desired, live *unstructured.Unstructured, ignored []string) bool {
+	for _, e := range live.GetManagedFields() {
+		if e.Manager != FieldOwner || e.Subresource != "" || e.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+			continue // an entry the API server wrote and kfed cannot read: the values decide
+		}
+		if e.Operation != metav1.ManagedFieldsOperationApply {
+			fields = userKeyMaps(fields)
+		}
+		if droppedField(fields, desired.Object, live.Object, "", ignored) {
+			return true
+		}
+	}
+	return false
+}
+
+// userKeyMaps keeps, of a FieldsV1 tree, the maps whose keys are the user's: metadata.labels,
+// metadata.annotations, data and binaryData.
+func userKeyMaps(fields map[string]any) map[string]any {
+	out := map[string]any{}
+	if md, ok := fields["f:metadata"].(map[string]any); ok {
+		keep := map[string]any{}
+		for _, k := range []string{"f:labels", "f:annotations"} {
+			if v, ok := md[k]; ok {
+				keep[k] = v
+			}
+		}
+		out["f:metadata"] = keep
+	}
+	for _, k := range []string{"f:data", "f:binaryData"} {
+		if v, ok := fields[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// droppedField walks a FieldsV1 tree ("f:<name>" children of maps; "k:", "v:" and "i:" of lists
+// are not followed) beside want and got and tells whether it names a map field got has and want
+// lacks.
+func droppedField(fields map[string]any, want, got any, path string, ignored []string) bool {
+	w, ok := want.(map[string]any)
+	if !ok {
+		return false // a scalar or a list: its value is compared by subset
+	}
+	g, ok := got.(map[string]any)
+	if !ok {
+		return false
+	}
+	for k, child := range fields {
+		name, ok := strings.CutPrefix(k, "f:")
+		if !ok {
+			continue
+		}
+		p := join(path, name)
+		if slices.Contains(ignored, p) || p == "spec.replicas" {
+			// spec.replicas absent from desired is retain-replicas: the member's to keep.
+			continue
+		}
+		gv, has := g[name]
+		if !has || gv == nil {
+			continue
+		}
+		wv, present := w[name]
+		if !present {
+			return true
+		}
+		if c, ok := child.(map[string]any); ok && droppedField(c, wv, gv, p, ignored) {
+			return true
+		}
+	}
+	return false
+}
 func join(path, key string) string {
 	if path == "" {
 		return key

@@ -194,3 +194,57 @@ func containers(o map[string]any) []any {
 	spec := o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
 	return spec["containers"].([]any)
 }
+
+// TestMatchesSeesFieldsDroppedFromTheTemplate: a label, annotation or spec field kfed wrote (its
+// managedFields entries say so) that desired no longer sets makes the copy differ, so the apply
+// removes it; fields other managers own, or inside list elements, or spec.replicas (retained),
+// do not.
+func TestMatchesSeesFieldsDroppedFromTheTemplate(t *testing.T) {
+	desired := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+		"metadata": map[string]any{"name": "web", "namespace": ns, "labels": map[string]any{"app": "web"}},
+		"spec":     map[string]any{"rules": []any{map[string]any{"host": "a.example.com"}}},
+	}}
+	entry := func(manager string, op metav1.ManagedFieldsOperationType, fields string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+	}
+	const ownsAnnotation = `{"f:metadata":{"f:labels":{"f:app":{}},"f:annotations":{"f:kubernetes.io/ingress.global-static-ip-name":{}}},"f:spec":{"f:rules":{}}}`
+	for _, tc := range []struct {
+		name    string
+		entries []metav1.ManagedFieldsEntry
+		want    bool
+	}{
+		{"kfed owns only what desired sets", []metav1.ManagedFieldsEntry{
+			entry(FieldOwner, metav1.ManagedFieldsOperationApply, `{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:rules":{}}}`)}, true},
+		{"kfed applied an annotation desired dropped", []metav1.ManagedFieldsEntry{
+			entry(FieldOwner, metav1.ManagedFieldsOperationApply, ownsAnnotation)}, false},
+		{"kfed created it with the annotation (an Update entry)", []metav1.ManagedFieldsEntry{
+			entry(FieldOwner, metav1.ManagedFieldsOperationUpdate, ownsAnnotation)}, false},
+		{"another manager owns the annotation", []metav1.ManagedFieldsEntry{
+			entry("kubectl", metav1.ManagedFieldsOperationApply, ownsAnnotation)}, true},
+		{"kfed owned a spec field desired dropped", []metav1.ManagedFieldsEntry{
+			entry(FieldOwner, metav1.ManagedFieldsOperationApply, `{"f:spec":{"f:rules":{},"f:tls":{}}}`)}, false},
+		{"kfed's entry names a field live does not have (a create's null creationTimestamp)", []metav1.ManagedFieldsEntry{
+			entry(FieldOwner, metav1.ManagedFieldsOperationApply, `{"f:metadata":{"f:creationTimestamp":{}},"f:spec":{"f:rules":{},"f:ingressClassName":{}}}`)}, true},
+		{"kfed's create entry holds the defaults: only its labels, annotations and data count", []metav1.ManagedFieldsEntry{
+			entry(FieldOwner, metav1.ManagedFieldsOperationUpdate, `{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:rules":{},"f:tls":{}}}`)}, true},
+		{"inside list elements and spec.replicas: not followed", []metav1.ManagedFieldsEntry{
+			entry(FieldOwner, metav1.ManagedFieldsOperationApply, `{"f:spec":{"f:replicas":{},"f:rules":{"k:{\"host\":\"a.example.com\"}":{"f:http":{}}}}}`)}, true},
+		{"kfed's status subresource entry does not count", []metav1.ManagedFieldsEntry{
+			func() metav1.ManagedFieldsEntry {
+				e := entry(FieldOwner, metav1.ManagedFieldsOperationUpdate, `{"f:status":{"f:x":{}},"f:metadata":{"f:annotations":{"f:x":{}}}}`)
+				e.Subresource = "status"
+				return e
+			}()}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			live := desired.DeepCopy()
+			live.SetAnnotations(map[string]string{"kubernetes.io/ingress.global-static-ip-name": "ip"})
+			live.Object["spec"].(map[string]any)["tls"] = []any{map[string]any{"secretName": "web-tls"}}
+			live.SetManagedFields(tc.entries)
+			if got := Matches(desired, live); got != tc.want {
+				t.Errorf("Matches = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
