@@ -31,16 +31,27 @@ import (
 // joinAll joins every member under its own name and waits until each is Ready and connected.
 func joinAll(t *testing.T) {
 	t.Helper()
-	g := NewWithT(t)
+	names := make([]string, 0, len(fed.Members))
 	for _, m := range fed.Members {
-		join(t, m.Name, kubeconfigOf(m), v1alpha1.FederatedClusterSpec{})
+		names = append(names, m.Name)
 	}
-	for _, m := range fed.Members {
+	joinReady(t, names...)
+}
+
+// joinReady joins the members named under their own names and waits until each is Ready and
+// connected.
+func joinReady(t *testing.T, names ...string) {
+	t.Helper()
+	g := NewWithT(t)
+	for _, name := range names {
+		join(t, name, kubeconfigOf(fed.Member(name)), v1alpha1.FederatedClusterSpec{})
+	}
+	for _, name := range names {
 		g.Eventually(func(g Gomega) {
-			g.Expect(readyOf(g, m.Name).Status).To(Equal(metav1.ConditionTrue))
-			_, err := registry.Client(m.Name)
+			g.Expect(readyOf(g, name).Status).To(Equal(metav1.ConditionTrue))
+			_, err := registry.Client(name)
 			g.Expect(err).NotTo(HaveOccurred())
-		}).WithTimeout(30 * time.Second).Should(Succeed())
+		}).WithTimeout(time.Minute).Should(Succeed(), "%s Ready and connected", name)
 	}
 }
 

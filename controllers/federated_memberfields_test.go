@@ -20,9 +20,7 @@ import (
 func TestDuplicatedModeGivesEveryMemberTheTotal(t *testing.T) {
 	g := NewWithT(t)
 	m0, m1 := fed.Members[0], fed.Members[1]
-	for _, m := range []string{m0.Name, m1.Name} {
-		join(t, m, kubeconfigOf(fed.Member(m)), v1alpha1.FederatedClusterSpec{})
-	}
+	joinReady(t, m0.Name, m1.Name)
 	ns := hostNamespace(t, "duplicated")
 	four := int32(4)
 	fd := gen.FederatedDeployment(ns, "copies", 1)
@@ -51,7 +49,7 @@ func TestDuplicatedModeGivesEveryMemberTheTotal(t *testing.T) {
 func TestMemberOwnedFieldsAreNotFoughtOver(t *testing.T) {
 	g := NewWithT(t)
 	m := fed.Members[0]
-	join(t, m.Name, kubeconfigOf(m), v1alpha1.FederatedClusterSpec{})
+	joinReady(t, m.Name)
 	ns := hostNamespace(t, "member-owned")
 	placed := v1alpha1.FederatedSpec{Placement: v1alpha1.Placement{Clusters: []string{m.Name}}}
 
@@ -108,7 +106,7 @@ func TestMemberOwnedFieldsAreNotFoughtOver(t *testing.T) {
 func TestFieldsDroppedFromTheTemplateLeaveTheMember(t *testing.T) {
 	g := NewWithT(t)
 	m := fed.Members[0]
-	join(t, m.Name, kubeconfigOf(m), v1alpha1.FederatedClusterSpec{})
+	joinReady(t, m.Name)
 	ns := hostNamespace(t, "dropped-fields")
 	fcm := gen.FederatedConfigMap(ns, "settings", map[string]string{"keep": "1", "drop": "2"},
 		gen.Placement(m.Name), gen.TemplateLabels(map[string]string{"keep": "1", "drop": "2"}))
