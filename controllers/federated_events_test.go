@@ -65,7 +65,7 @@ func TestClusterEventsWakeOnlyWhatDependsOnThem(t *testing.T) {
 			g.Expect(host.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
 			g.Expect(list.Items).To(BeEmpty())
 		}).WithTimeout(10*time.Minute).WithPolling(time.Second).Should(Succeed(),
-			"2,000 deletions (bounded for a loaded 2-core machine; about 1 min alone)")
+			"the 2,000 deletions (bounded for a loaded 2-core machine)")
 	})
 	countPhase := func(g Gomega, cluster string, phase v1alpha1.PropagationPhase) int {
 		var list v1alpha1.FederatedConfigMapList
