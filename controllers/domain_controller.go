@@ -65,6 +65,7 @@ func (r *DomainReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	cond.ObservedGeneration = d.Generation
 	meta.SetStatusCondition(&d.Status.Conditions, cond)
 	d.Status.ObservedGeneration = d.Generation
+	d.Status.Provider = providerKind(&d.Spec.Provider)
 	if !equality.Semantic.DeepEqual(before.Status, d.Status) {
 		if err := r.Client.Status().Patch(ctx, d, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 			return ctrl.Result{}, fmt.Errorf("patching the status of FederatedDomain %s: %w", d.Name, err)

@@ -259,6 +259,11 @@ type FederatedDomainStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Provider is the kind of spec.provider (builtin, coreDNS, rfc2136, externalDNS, route53 or
+	// googleCloudDNS), for kubectl get.
+	// +optional
+	Provider string `json:"provider,omitempty"`
 }
 
 // FederatedDomain is a DNS domain kfed publishes the names of federated Services and
@@ -268,8 +273,9 @@ type FederatedDomainStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=fdomain,categories=kfed
 // +kubebuilder:printcolumn:name="Domain",type=string,JSONPath=`.spec.domain`
-// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.provider`,priority=0
+// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.status.provider`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type FederatedDomain struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -107,7 +107,7 @@ func ownsDropped(desired, live *unstructured.Unstructured, ignored []string) boo
 			continue
 		}
 		var fields map[string]any
-		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields); err != nil {
 			continue // an entry the API server wrote and kfed cannot read: the values decide
 		}
 		if e.Operation != metav1.ManagedFieldsOperationApply {

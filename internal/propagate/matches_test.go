@@ -206,7 +206,7 @@ func TestMatchesSeesFieldsDroppedFromTheTemplate(t *testing.T) {
 		"spec":     map[string]any{"rules": []any{map[string]any{"host": "a.example.com"}}},
 	}}
 	entry := func(manager string, op metav1.ManagedFieldsOperationType, fields string) metav1.ManagedFieldsEntry {
-		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	const ownsAnnotation = `{"f:metadata":{"f:labels":{"f:app":{}},"f:annotations":{"f:kubernetes.io/ingress.global-static-ip-name":{}}},"f:spec":{"f:rules":{}}}`
 	for _, tc := range []struct {

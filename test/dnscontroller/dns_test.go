@@ -370,6 +370,13 @@ func TestBINDRefusesAWrongKeyWithAClearCondition(t *testing.T) {
 	if strings.Contains(c.Message, wrong) || strings.Contains(c.Message, named.KeySecret) {
 		t.Errorf("the message holds key material: %s", c.Message)
 	}
+	// kubectl get says at a glance which provider and why.
+	out := framework.Kubectl(t, fed.Host, "get", "fdomain", "bind-wrong")
+	for column, want := range map[string]string{"PROVIDER": "rfc2136", "READY": "False", "REASON": v1alpha1.ReasonUnauthorized} {
+		if got := framework.TableCell(t, out, column); got != want {
+			t.Errorf("kubectl get fdomain: %s is %q, want %q:\n%s", column, got, want, out)
+		}
+	}
 	// A missing Secret says so; the right key makes the domain Ready.
 	createDomain(t, "bind-nosecret", rfc2136Provider("no-such-secret"))
 	c = domainReady(t, "bind-nosecret", metav1.ConditionFalse, v1alpha1.ReasonSecretNotFound)
