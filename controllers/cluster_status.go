@@ -51,11 +51,12 @@ func setClusterStatus(fc *v1alpha1.FederatedCluster, h member.Health, credErr *c
 	st.ZoneList = strings.Join(st.Zones, ",")
 }
 
-// setClusterProgress puts kstatus's Reconciling and Stalled beside a cluster's Ready, so that
-// kstatus, Flux and Argo CD read a cluster as kubectl wait does: Ready=False while the first
-// probes are still to answer (Probing) is Reconciling; Ready=False for any other reason (the
-// member down, its credentials refused, unusable or missing) is Stalled, since it takes a change
-// in the member or its Secret. A Ready cluster carries neither.
+// setClusterProgress puts kstatus's Reconciling and Stalled beside a cluster's (or a
+// FederatedDomain's) Ready, so that kstatus, Flux and Argo CD read it as kubectl wait does:
+// Ready=False while the first probes are still to answer (Probing) is Reconciling; Ready=False
+// for any other reason (the member or the DNS provider down, credentials refused, unusable or
+// missing) is Stalled, since it takes a change in the member, the provider or a Secret. Ready
+// carries neither.
 func setClusterProgress(conds *[]metav1.Condition, ready metav1.Condition) {
 	set, unset := "", []string{v1alpha1.ConditionReconciling, v1alpha1.ConditionStalled}
 	switch {

@@ -64,6 +64,7 @@ func (r *DomainReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	}
 	cond.ObservedGeneration = d.Generation
 	meta.SetStatusCondition(&d.Status.Conditions, cond)
+	setClusterProgress(&d.Status.Conditions, cond)
 	d.Status.ObservedGeneration = d.Generation
 	d.Status.Provider = providerKind(&d.Spec.Provider)
 	if !equality.Semantic.DeepEqual(before.Status, d.Status) {

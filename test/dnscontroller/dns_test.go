@@ -17,7 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -370,6 +372,10 @@ func TestBINDRefusesAWrongKeyWithAClearCondition(t *testing.T) {
 	if strings.Contains(c.Message, wrong) || strings.Contains(c.Message, named.KeySecret) {
 		t.Errorf("the message holds key material: %s", c.Message)
 	}
+	// kstatus (Flux, cli-utils appliers) reads the refused domain as Failed, not Current.
+	if got := domainKstatus(t, "bind-wrong"); got != kstatus.FailedStatus {
+		t.Errorf("kstatus of a domain whose key is refused: %s, want %s", got, kstatus.FailedStatus)
+	}
 	// kubectl get says at a glance which provider and why.
 	out := framework.Kubectl(t, fed.Host, "get", "fdomain", "bind-wrong")
 	for column, want := range map[string]string{"PROVIDER": "rfc2136", "READY": "False", "REASON": v1alpha1.ReasonUnauthorized} {
@@ -388,6 +394,28 @@ func TestBINDRefusesAWrongKeyWithAClearCondition(t *testing.T) {
 		t.Fatal(err)
 	}
 	domainReady(t, "bind-wrong", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
+	if got := domainKstatus(t, "bind-wrong"); got != kstatus.CurrentStatus {
+		t.Errorf("kstatus of a Ready domain: %s, want %s", got, kstatus.CurrentStatus)
+	}
+}
+
+// domainKstatus computes kstatus (sigs.k8s.io/cli-utils/pkg/kstatus/status) of a FederatedDomain
+// as the host has it.
+func domainKstatus(t *testing.T, name string) kstatus.Status {
+	t.Helper()
+	d := &v1alpha1.FederatedDomain{}
+	if err := fed.Host.Client.Get(t.Context(), client.ObjectKey{Name: name}, d); err != nil {
+		t.Fatal(err)
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := kstatus.Compute(&unstructured.Unstructured{Object: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Status
 }
 
 func TestDNSEndpointsInTheHost(t *testing.T) {
