@@ -475,6 +475,10 @@ func (e *entry) probeOnce() {
 	setReadyMetric(e.name, h.Ready)
 	if becameReady {
 		e.log.Info("Member is ready")
+		if h.Synced {
+			// Back after being NotReady (the first Ready has no cache yet).
+			e.restartConsumerWatches()
+		}
 		if v, err := e.discovery.ServerVersion(); err != nil {
 			e.log.Error(err, "Reading the member's version")
 		} else {

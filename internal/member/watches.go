@@ -183,6 +183,22 @@ func (w *Watch) newObject() client.Object {
 type memberWatch struct {
 	cache    cache.Cache
 	informer cache.Informer
+	stop     context.CancelFunc
+}
+
+// restartConsumerWatches stops every consumer watch of a member that came back after being
+// NotReady and starts them afresh: a new list at once, where the old watches would wait out
+// client-go's reflector backoff (tens of seconds seen) before they heard of new objects. Until
+// the new ones sync, their readers say ErrWatchNotSynced.
+func (e *entry) restartConsumerWatches() {
+	e.mu.Lock()
+	old := e.watchCaches
+	e.watchCaches = map[string]*memberWatch{}
+	e.mu.Unlock()
+	for _, mw := range old {
+		mw.stop()
+	}
+	e.nudgeWatches()
 }
 
 func (r *Registry) watchList() []*Watch {
@@ -264,7 +280,7 @@ func (e *entry) startWatch(w *Watch) (*memberWatch, error) {
 			e.log.Error(err, "Member watch stopped", "watch", w.spec.Name)
 		}
 	})
-	return &memberWatch{cache: c, informer: informer}, nil
+	return &memberWatch{cache: c, informer: informer, stop: cancel}, nil
 }
 
 // forwardTo turns informer events into calls of an ObjectHandler; a delete whose final state is
