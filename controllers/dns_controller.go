@@ -83,6 +83,8 @@ type DNSReconciler struct {
 	enqueue             atomic.Pointer[func(types.NamespacedName)]
 	// wakeIngresses is the global-address controller's: an EndpointSlice of Service (ns, name) changed.
 	wakeIngresses atomic.Pointer[func(ns, name string)]
+	// wakeIngressesIn is the global-address controller's: every Ingress of a namespace.
+	wakeIngressesIn atomic.Pointer[func(ns string)]
 	// published remembers, per FederatedService, the domain and plan last published and when,
 	// so that a member event that changes nothing costs no provider read.
 	published sync.Map // dnsSubject.memo() → publishedPlan
@@ -157,7 +159,8 @@ func (r *DNSReconciler) Reconcile(ctx context.Context, req reconcile.Request) (c
 		return ctrl.Result{}, err
 	}
 	if !res.keepNames {
-		r.drains.published(dnsControllerServices, subjectOf(kindFederatedService, fs).memo(), res.clusters, res.ttl)
+		r.drains.published(dnsControllerServices, subjectOf(kindFederatedService, fs).memo(), res.clusters, res.ttl,
+			fs.Namespace, []labels.Selector{serviceSelector(fs)})
 	}
 	return ctrl.Result{RequeueAfter: res.requeueAfter}, nil
 }
@@ -365,6 +368,8 @@ func (r *DNSReconciler) targets(ctx context.Context, fs *v1alpha1.FederatedServi
 			why = whyNotReady
 		case v.Draining():
 			why = "draining (a NoExecute taint): out of DNS before its replicas move"
+		case r.drains.leavingFor(fs.Namespace, []labels.Selector{serviceSelector(fs)}, v.Name):
+			why = "draining: a workload behind the Service is moving away from the cluster"
 		default:
 			var notYet bool
 			why, notYet = r.memberHealth(ctx, v.Name, fs, &t)
@@ -422,6 +427,14 @@ func (r *DNSReconciler) memberHealth(ctx context.Context, cluster string, fs *v1
 		return "no ready endpoint", false
 	}
 	return "", false
+}
+
+// serviceSelector selects the pods behind a FederatedService (nothing when it has no selector).
+func serviceSelector(fs *v1alpha1.FederatedService) labels.Selector {
+	if len(fs.Spec.Template.Spec.Selector) == 0 {
+		return labels.Nothing()
+	}
+	return labels.SelectorFromSet(fs.Spec.Template.Spec.Selector)
 }
 
 // readyEndpoints counts the endpoints of the slices that are ready (a missing condition is
@@ -572,7 +585,7 @@ func (r *DNSReconciler) forget(ctx context.Context, controller string, subj dnsS
 	if err := r.withdrawRemembered(ctx, subj); err != nil {
 		return err
 	}
-	r.drains.published(controller, subj.memo(), nil, 0)
+	r.drains.published(controller, subj.memo(), nil, 0, subj.key.Namespace, nil)
 	return nil
 }
 
@@ -718,6 +731,9 @@ func (r *DNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request { return r.all(ctx) })
 	r.drains.register(dnsControllerServices)
+	if r.drains != nil {
+		r.drains.onLeave = r.wakeNamespace
+	}
 	health := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		fn := func(key types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: key}) }
 		r.enqueue.Store(&fn)
@@ -737,6 +753,23 @@ func (r *DNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named(dnsControllerServices).
 		WithOptions(controller.Options{MaxConcurrentReconciles: dnsWorkers}).
 		Complete(r)
+}
+
+// wakeNamespace enqueues every FederatedService and DNS-mode FederatedIngress of a namespace:
+// a workload there leaves a cluster, or stays after all.
+func (r *DNSReconciler) wakeNamespace(ns string) {
+	ctx := context.Background()
+	if fn := r.enqueue.Load(); fn != nil {
+		var list v1alpha1.FederatedServiceList
+		if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err == nil {
+			for i := range list.Items {
+				(*fn)(client.ObjectKeyFromObject(&list.Items[i]))
+			}
+		}
+	}
+	if fn := r.wakeIngressesIn.Load(); fn != nil {
+		(*fn)(ns)
+	}
 }
 
 // memos are the drain ledger's names of the subjects of kind behind reqs.

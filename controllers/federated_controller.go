@@ -87,10 +87,12 @@ func (r *FederatedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.placed.forget(req.NamespacedName)
+			r.drains.stays(r.workloadKey(req.NamespacedName), "")
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
+		r.drains.stays(r.workloadKey(req.NamespacedName), "")
 		return r.finalize(ctx, obj)
 	}
 	if !controllerutil.ContainsFinalizer(obj, v1alpha1.FinalizerCleanup) {
@@ -246,7 +248,7 @@ func (r *FederatedReconciler) propagate(ctx context.Context, obj propagate.Feder
 	out.replicas = rp
 	plan := propagate.Plan{Object: obj, Target: target, Selected: isSelected, Members: members}
 	if rp != nil {
-		plan.Replicas, plan.Held = rp.write, rp.held
+		plan.Replicas, plan.Held, plan.HoldDelete = rp.write, rp.held, rp.holdDelete
 	}
 	actions := propagate.PlanMembers(plan)
 	statuses, errs := r.executeInOrder(ctx, obj, &plan, members, actions, rp)

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,6 +28,9 @@ type replicaPlan struct {
 	write map[string]int32
 	// held says, per cluster, why its scale-down waits.
 	held map[string]string
+	// holdDelete says, per cluster the placement no longer selects, why its copy is not
+	// deleted yet (drain before move).
+	holdDelete map[string]string
 	// entries is status.plan; intent is status.planIntent.
 	entries []v1alpha1.ClusterPlan
 	intent  string
@@ -127,36 +131,69 @@ func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Fe
 	if in.Mode != scheduler.ModeDuplicated && observed {
 		rp.write, rp.held = propagate.HoldShrinks(planned, current, ready, int64(total))
 	}
-	r.holdForDrain(rp, members, views, out)
+	r.holdForDrain(obj, selected, rp, members, views, out)
 	return rp, nil
 }
 
-// holdForDrain keeps the replicas of a draining cluster that is still Ready (a NoExecute
-// taint) until it is out of every DNS answer and resolvers have let go of it (drainLedger); a
-// cluster that is not Ready is scaled down at once, since nothing reaches it anyway.
-func (r *FederatedReconciler) holdForDrain(rp *replicaPlan, members []propagate.Member, views []fleet.Cluster, out *outcome) {
-	for i := range members {
-		v := &views[i]
-		if !v.Draining() {
-			r.drains.notDraining(v.Name)
-			continue
+// holdForDrain keeps replicas in a Ready cluster until the DNS names that point at them have
+// let go of it (drainLedger): a cluster draining whole (a NoExecute taint) keeps what it would
+// give up, and a cluster this workload leaves (its plan gives it 0, or its placement drops it)
+// keeps its copy as it is. A cluster that is not Ready is scaled down at once, since nothing
+// reaches it anyway.
+func (r *FederatedReconciler) holdForDrain(obj propagate.Federated, selected map[string]bool, rp *replicaPlan, members []propagate.Member,
+	views []fleet.Cluster, out *outcome) {
+	workload := r.workloadKey(client.ObjectKeyFromObject(obj))
+	scheduled := map[string]int32{} // the scheduler's plan, before HoldShrinks: a drain runs beside that wait
+	for _, e := range rp.entries {
+		scheduled[e.Cluster] = e.Replicas
+	}
+	hold := func(into *map[string]string, cluster, why string, recheck time.Duration) {
+		if *into == nil {
+			*into = map[string]string{}
 		}
-		want, planned := rp.write[v.Name]
-		now, has := rp.current[v.Name]
-		if !v.Ready() || !planned || !has || int64(want) >= now {
-			continue
-		}
-		ok, why, recheck := r.drains.drained(v.Name)
-		if ok {
-			continue
-		}
-		rp.write[v.Name] = int32(now) //nolint:gosec // a replica count kfed wrote
-		if rp.held == nil {
-			rp.held = map[string]string{}
-		}
-		rp.held[v.Name] = why
+		(*into)[cluster] = why
 		out.requeueAt(recheck)
 	}
+	for i := range members {
+		m, v := &members[i], &views[i]
+		if !v.Draining() {
+			r.drains.notDraining(v.Name)
+		}
+		live := m.Live
+		var running int64
+		if live != nil && propagate.OwnedBy(live, obj) {
+			running, _, _ = unstructured.NestedInt64(live.Object, "spec", "replicas")
+		}
+		want, planned := rp.write[v.Name]
+		zero, isScheduled := scheduled[v.Name]
+		switch {
+		case !v.Ready() || running == 0:
+			r.drains.stays(workload, v.Name)
+		case v.Draining() && selected[v.Name] && planned && int64(want) < rp.current[v.Name]:
+			if ok, why, recheck := r.drains.drained(v.Name); !ok {
+				rp.write[v.Name] = int32(rp.current[v.Name]) //nolint:gosec // a replica count kfed wrote
+				hold(&rp.held, v.Name, why, recheck)
+			}
+		case !selected[v.Name] || (isScheduled && zero == 0):
+			pods, _, _ := unstructured.NestedStringMap(live.Object, "spec", "template", "metadata", "labels")
+			ok, why, recheck := r.drains.drainedFor(workload, obj.GetNamespace(), pods, v.Name)
+			switch {
+			case ok:
+			case selected[v.Name]:
+				rp.write[v.Name] = int32(rp.current[v.Name]) //nolint:gosec // a replica count kfed wrote
+				hold(&rp.held, v.Name, why, recheck)
+			default:
+				hold(&rp.holdDelete, v.Name, why, recheck)
+			}
+		default:
+			r.drains.stays(workload, v.Name)
+		}
+	}
+}
+
+// workloadKey names a federated object in the drain ledger.
+func (r *FederatedReconciler) workloadKey(key types.NamespacedName) string {
+	return r.kind + "/" + key.String()
 }
 
 // schedulingIntent is a digest of what the user asked of the replica scheduler: a change of it

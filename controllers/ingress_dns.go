@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -93,7 +94,7 @@ func (r *ingressDNS) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		}); err != nil {
 			return ctrl.Result{}, err
 		}
-		r.drains.published(dnsControllerIngresses, subj.memo(), nil, 0)
+		r.drains.published(dnsControllerIngresses, subj.memo(), nil, 0, ing.Namespace, nil)
 		return ctrl.Result{}, nil
 	}
 	glb := ing.Spec.GlobalLoadBalancer
@@ -120,7 +121,7 @@ func (r *ingressDNS) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 	if !res.keep {
-		r.drains.published(dnsControllerIngresses, subj.memo(), res.clusters, res.ttl)
+		r.drains.published(dnsControllerIngresses, subj.memo(), res.clusters, res.ttl, ing.Namespace, res.selectors)
 	}
 	return ctrl.Result{RequeueAfter: res.requeueAfter}, nil
 }
@@ -146,9 +147,11 @@ type ingressResult struct {
 	// wait: some member has no verdict yet; nothing is written.
 	wait         bool
 	requeueAfter time.Duration
-	// clusters whose addresses the published records hold, and their TTL (for the drain ledger).
-	clusters []string
-	ttl      time.Duration
+	// clusters whose addresses the published records hold, their TTL and the pods behind them
+	// (for the drain ledger).
+	clusters  []string
+	ttl       time.Duration
+	selectors []labels.Selector
 }
 
 func glbCondition(status metav1.ConditionStatus, reason, message string) metav1.Condition {
@@ -173,7 +176,8 @@ func (r *ingressDNS) publish(ctx context.Context, ing *v1alpha1.FederatedIngress
 	if err != nil {
 		return ingressResult{keep: true, requeueAfter: dnsRetry, cond: glbCondition(metav1.ConditionFalse, v1alpha1.ReasonProviderFailed, err.Error())}
 	}
-	clusters, wait, err := r.clusters(ctx, ing, views)
+	selectors := r.backendSelectors(ctx, ing)
+	clusters, wait, err := r.clusters(ctx, ing, views, selectors)
 	if err != nil {
 		return ingressResult{cond: glbCondition(metav1.ConditionFalse, v1alpha1.ReasonInvalid, err.Error())}
 	}
@@ -235,7 +239,7 @@ func (r *ingressDNS) publish(ctx context.Context, ing *v1alpha1.FederatedIngress
 			cond: glbCondition(metav1.ConditionFalse, v1alpha1.ReasonRecordConflict, "Not published: "+strings.Join(msgs, "; "))}
 	}
 	res := ingressResult{requeueAfter: dnsResync, dns: &v1alpha1.IngressDNSStatus{Domain: d.Spec.Domain},
-		clusters: publishedClusters(clusters, plan), ttl: time.Duration(ttl) * time.Second}
+		clusters: publishedClusters(clusters, plan), ttl: time.Duration(ttl) * time.Second, selectors: selectors}
 	for _, e := range eps {
 		rs := v1alpha1.DNSRecordSet{DNSName: v1alpha1.DNSName{Name: e.DNSName, Type: v1alpha1.DNSRecordType(e.RecordType), Targets: slices.Clone(e.Targets)},
 			SetIdentifier: e.SetIdentifier}
@@ -400,7 +404,8 @@ func geoNote(d *v1alpha1.FederatedDomain, glb *v1alpha1.GlobalLoadBalancer, eps 
 
 // clusters returns what the planner needs of each cluster the Ingress is placed on. wait is true
 // while a placed cluster has no verdict or the watches have not synced there.
-func (r *ingressDNS) clusters(ctx context.Context, ing *v1alpha1.FederatedIngress, views []fleet.Cluster) ([]kdns.IngressCluster, bool, error) {
+func (r *ingressDNS) clusters(ctx context.Context, ing *v1alpha1.FederatedIngress, views []fleet.Cluster,
+	selectors []labels.Selector) ([]kdns.IngressCluster, bool, error) {
 	infos := make([]propagate.Cluster, len(views))
 	for i := range views {
 		infos[i] = propagate.Cluster{Name: views[i].Name, Labels: views[i].Labels}
@@ -420,7 +425,7 @@ func (r *ingressDNS) clusters(ctx context.Context, ing *v1alpha1.FederatedIngres
 		case fleet.StateConnecting:
 			return nil, true, nil
 		case fleet.StateReady:
-			c.Ready, c.Draining = true, v.Draining()
+			c.Ready, c.Draining = true, v.Draining() || r.drains.leavingFor(ing.Namespace, selectors, v.Name)
 			if notYet := r.memberIngress(ctx, v.Name, ing, &c); notYet {
 				return nil, true, nil
 			}
@@ -468,6 +473,19 @@ func (r *ingressDNS) memberIngress(ctx context.Context, cluster string, ing *v1a
 	return false
 }
 
+// backendSelectors select the pods behind the Ingress: those of its backends that are
+// FederatedServices (a backend Service kfed does not federate is not known here).
+func (r *ingressDNS) backendSelectors(ctx context.Context, ing *v1alpha1.FederatedIngress) []labels.Selector {
+	var out []labels.Selector
+	for _, name := range ingressBackends(&ing.Spec.Template.Spec) {
+		fs := &v1alpha1.FederatedService{}
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ing.Namespace, Name: name}, fs); err == nil {
+			out = append(out, serviceSelector(fs))
+		}
+	}
+	return out
+}
+
 // ingressBackends are the names of the Services an Ingress sends traffic to, sorted.
 func ingressBackends(spec *networkingv1.IngressSpec) []string {
 	var out []string
@@ -501,6 +519,19 @@ func (r *ingressDNS) wakeByBackend(ctx context.Context, q workqueue.TypedRateLim
 		ing := &list.Items[i]
 		if isDNSMode(ing) && slices.Contains(ingressBackends(&ing.Spec.Template.Spec), svc) {
 			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(ing)})
+		}
+	}
+}
+
+// wakeNamespace enqueues the DNS-mode FederatedIngresses of a namespace.
+func (r *ingressDNS) wakeNamespace(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], ns string) {
+	var list v1alpha1.FederatedIngressList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return
+	}
+	for i := range list.Items {
+		if isDNSIngress(&list.Items[i]) {
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
 	}
 }
@@ -548,6 +579,8 @@ func (r *ingressDNS) setup(mgr ctrl.Manager) error {
 		r.drains.started(dnsControllerIngresses, memos(kindFederatedIngress, r.all(ctx)))
 		wake := func(ns, svc string) { r.wakeByBackend(ctx, q, ns, svc) }
 		r.wakeIngresses.Store(&wake)
+		wakeIn := func(ns string) { r.wakeNamespace(ctx, q, ns) }
+		r.wakeIngressesIn.Store(&wakeIn)
 		r.Registry.OnChange(func(string) {
 			for _, req := range r.all(ctx) {
 				q.Add(req)

@@ -93,8 +93,12 @@ type Plan struct {
 	// Replicas is the replica plan per cluster (replica-scheduled kinds only; nil otherwise).
 	Replicas map[string]int32
 	// Held names the clusters whose scale-down waits for replicas to become ready elsewhere
-	// (HoldShrinks); their copies are written with the replicas they run now.
+	// (HoldShrinks) or for DNS to let go of them; their copies are written with the replicas
+	// they run now.
 	Held map[string]string
+	// HoldDelete names the clusters no longer selected whose copies stay until DNS lets go of
+	// them (drain before move), and why.
+	HoldDelete map[string]string
 }
 
 // PlanMembers decides, for every joined cluster, what to do with the object's copy there:
@@ -109,7 +113,8 @@ type Plan struct {
 //   - a copy kfed did not write: nothing (AlreadyExists), unless the object is annotated to adopt it;
 //   - a copy that holds what is desired: nothing (Propagated);
 //   - otherwise Apply, after a hand-over when kfed's fields still sit in its create-time entry;
-//   - a cluster no longer selected: Delete of a copy kfed wrote there (DeleteAction).
+//   - a cluster no longer selected: Delete of a copy kfed wrote there (DeleteAction), unless
+//     HoldDelete keeps it for now.
 //
 // The result is in the order of p.Members.
 func PlanMembers(p Plan) []MemberAction {
@@ -117,6 +122,10 @@ func PlanMembers(p Plan) []MemberAction {
 	for i := range p.Members {
 		m := &p.Members[i]
 		if !p.Selected[m.Cluster.Name] {
+			if _, held := p.HoldDelete[m.Cluster.Name]; held {
+				out = append(out, MemberAction{Cluster: m.Cluster.Name, Action: ActionNone})
+				continue
+			}
 			a := DeleteAction(p.Object, m)
 			a.Blocked = false // a cluster that left the placement is cleaned up when it can be
 			out = append(out, a)

@@ -102,13 +102,14 @@ func TestPlanMembers(t *testing.T) {
 	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "web", errors.New("no"))
 
 	tests := []struct {
-		name     string
-		obj      *v1alpha1.FederatedDeployment
-		selected bool
-		member   Member
-		live     func(*testing.T, Federated) *unstructured.Unstructured
-		held     string
-		want     planned
+		name       string
+		obj        *v1alpha1.FederatedDeployment
+		selected   bool
+		member     Member
+		live       func(*testing.T, Federated) *unstructured.Unstructured
+		held       string
+		holdDelete string
+		want       planned
 	}{
 		{
 			name: "a selected cluster that is not Ready gets nothing", selected: true,
@@ -227,6 +228,14 @@ func TestPlanMembers(t *testing.T) {
 			want: planned{Action: ActionDelete, Object: "live"},
 		},
 		{
+			name:   "a cluster no longer selected keeps its copy while DNS lets go of it (drain before move)",
+			member: Member{Ready: true, Scope: ScopeNamespaced}, holdDelete: "Scaling down waits until the cluster is out of the DNS answers",
+			live: func(t *testing.T, o Federated) *unstructured.Unstructured {
+				return copyOf(t, o, us, three)
+			},
+			want: planned{Action: ActionNone},
+		},
+		{
 			name:   "a cluster no longer selected keeps an object kfed did not write",
 			member: Member{Ready: true, Scope: ScopeNamespaced},
 			live: func(t *testing.T, o Federated) *unstructured.Unstructured {
@@ -255,6 +264,9 @@ func TestPlanMembers(t *testing.T) {
 				Replicas: map[string]int32{us.Name: 3}}
 			if tt.held != "" {
 				p.Held = map[string]string{us.Name: tt.held}
+			}
+			if tt.holdDelete != "" {
+				p.HoldDelete = map[string]string{us.Name: tt.holdDelete}
 			}
 			got := PlanMembers(p)
 			if len(got) != 1 {

@@ -93,3 +93,88 @@ func TestDrainBeforeMove(t *testing.T) {
 		return []int32{memberReplicas(t.Context(), m0, key), memberReplicas(t.Context(), m1, key)}
 	}, time.Minute).Should(Equal([]int32{4, 0}))
 }
+
+// TestDrainBeforeAWorkloadLeaves: a move of one workload drains too. When its placement drops
+// a cluster, and when its weights give a cluster 0, the cluster first leaves the names of the
+// FederatedService that selects its pods (the Service itself stays placed there), and the
+// member copy is deleted, or scaled to 0, only one TTL (plus the margin) after that.
+func TestDrainBeforeAWorkloadLeaves(t *testing.T) {
+	const ns, name, ttl = "drain-one", "api", 5
+	addr := listenAddr(t)
+	createDomain(t, "drain-one", v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: addr}})
+	domainReady(t, "drain-one", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
+	createNamespace(t, ns)
+	createService(t, ns, name, func(fs *v1alpha1.FederatedService) {
+		fs.Spec.DNS = &v1alpha1.ServiceDNS{DomainRef: "drain-one", TTL: ptrTo(int64(ttl))}
+	})
+	fd := gen.FederatedDeployment(ns, name, 4)
+	if err := fed.Host.Client.Create(t.Context(), fd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fed.Host.Client.Delete(context.Background(), fd) })
+	key := client.ObjectKeyFromObject(fd)
+	makeHealthy(t, ns, name)
+	m0, m1 := fed.Members[0], fed.Members[1]
+	a0, a1 := memberAddress(0), memberAddress(1)
+	global := namesOf(name, ns).global
+	look := dnsLookup(addr)
+	g := NewWithT(t)
+	spread := func() {
+		t.Helper()
+		waitAnswer(t, look, global, dns.TypeA, "NOERROR", a0, a1)
+		g.Eventually(func() []int32 {
+			return []int32{memberReplicas(t.Context(), m0, key), memberReplicas(t.Context(), m1, key)}
+		}).Should(Equal([]int32{2, 2}))
+	}
+	update := func(change func(*v1alpha1.FederatedDeployment)) {
+		t.Helper()
+		g.Eventually(func(g Gomega) {
+			got := &v1alpha1.FederatedDeployment{}
+			g.Expect(fed.Host.Client.Get(t.Context(), key, got)).To(Succeed())
+			change(got)
+			g.Expect(fed.Host.Client.Update(t.Context(), got)).To(Succeed())
+		}).Should(Succeed())
+	}
+	// leaves changes the FederatedDeployment and returns how long after m1's address left the
+	// answers its copy there dropped below 2 (or went).
+	leaves := func(step string, change func(*v1alpha1.FederatedDeployment)) {
+		t.Helper()
+		start := time.Now()
+		update(change)
+		var gone, dropped time.Time
+		for (gone.IsZero() || dropped.IsZero()) && time.Since(start) < 90*time.Second {
+			if _, targets, err := look(global, dns.TypeA); gone.IsZero() && err == nil && !slices.Contains(targets, a1) {
+				gone = time.Now()
+			}
+			if n := memberReplicas(t.Context(), m1, key); dropped.IsZero() && n < 2 {
+				dropped = time.Now()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if gone.IsZero() || dropped.IsZero() {
+			t.Fatalf("%s: address gone at %v, replicas dropped at %v (zero: not within 90 s)", step, gone, dropped)
+		}
+		t.Logf("%s: %s's address left the answers %s after the change, its copy dropped %s after that",
+			step, m1.Name, gone.Sub(start).Round(time.Millisecond), dropped.Sub(gone).Round(time.Millisecond))
+		if dropped.Sub(gone) < ttl*time.Second {
+			t.Errorf("%s: the copy dropped %s after the address left the answers, want at least the TTL (%d s)", step, dropped.Sub(gone), ttl)
+		}
+	}
+
+	spread()
+	leaves("placement drops "+m1.Name, func(fd *v1alpha1.FederatedDeployment) {
+		fd.Spec.Placement = v1alpha1.Placement{Clusters: []string{m0.Name}}
+	})
+	g.Eventually(func() int32 { return memberReplicas(t.Context(), m1, key) }, time.Minute).Should(Equal(int32(-1)))
+
+	update(func(fd *v1alpha1.FederatedDeployment) { // back on both (rebalance: a cluster that returns gets its share)
+		fd.Spec.Placement = v1alpha1.Placement{}
+		fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
+	})
+	spread()
+	leaves("weight 0 for "+m1.Name, func(fd *v1alpha1.FederatedDeployment) {
+		fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Clusters: map[string]v1alpha1.ClusterPreference{
+			m0.Name: {Weight: ptrTo(int64(1))}, m1.Name: {Weight: ptrTo(int64(0))}}}
+	})
+	g.Eventually(func() int32 { return memberReplicas(t.Context(), m1, key) }, time.Minute).Should(Equal(int32(0)))
+}
