@@ -125,3 +125,10 @@ func TestUpRefusesAClusterCountOutOfRange(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestUpRefusesALoadBalancerPortOutOfRange(t *testing.T) {
+	err := dev.Up(t.Context(), dev.Options{Dir: t.TempDir(), Clusters: 3, ToolsDir: t.TempDir(), LBPort: 70000}, "kfed", time.Second, os.Stdout)
+	if err == nil || !strings.Contains(err.Error(), "--lb-port must be from 1 to 65535, not 70000") {
+		t.Fatalf("got %v", err)
+	}
+}
