@@ -61,7 +61,7 @@ func (z *builtinZones) Start(ctx context.Context) error {
 		UpdateFunc: func(any, any) { z.wake() },
 		DeleteFunc: func(any) { z.wake() },
 	}
-	for _, obj := range []client.Object{&v1alpha1.FederatedDomain{}, &v1alpha1.FederatedService{}} {
+	for _, obj := range []client.Object{&v1alpha1.FederatedDomain{}, &v1alpha1.FederatedService{}, &v1alpha1.FederatedIngress{}} {
 		inf, err := z.cache.GetInformer(ctx, obj)
 		if err != nil {
 			return fmt.Errorf("watching the host for the builtin DNS zones: %w", err)
@@ -130,6 +130,10 @@ func (z *builtinZones) sync(ctx context.Context) error {
 	if err := z.cache.List(ctx, &services); err != nil {
 		return fmt.Errorf("listing FederatedServices: %w", err)
 	}
+	var ingresses v1alpha1.FederatedIngressList
+	if err := z.cache.List(ctx, &ingresses); err != nil {
+		return fmt.Errorf("listing FederatedIngresses: %w", err)
+	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	want := map[string][]*v1alpha1.FederatedDomain{} // listen → domains
@@ -182,7 +186,7 @@ func (z *builtinZones) sync(ctx context.Context) error {
 				continue
 			}
 			apexes = append(apexes, d.Spec.Domain)
-			if err := store.Replace(zoneRecords(d, services.Items)); err != nil {
+			if err := store.Replace(zoneRecords(d, services.Items, ingresses.Items)); err != nil {
 				return fmt.Errorf("building zone %s of FederatedDomain %s: %w", d.Spec.Domain, d.Name, err)
 			}
 		}
@@ -229,11 +233,15 @@ func geoTable(d *v1alpha1.FederatedDomain) (*builtin.GeoTable, error) {
 }
 
 // zoneRecords are the records of a builtin domain: the names the FederatedServices' status.dns
-// says are published in it.
-func zoneRecords(d *v1alpha1.FederatedDomain, services []v1alpha1.FederatedService) []*kdns.Endpoint {
+// and the record sets the FederatedIngresses' status.dns say are published in it. A name is
+// one object's: an Ingress host that a Service or an Ingress first in ingressOrder already holds
+// is left out (the global-address controller reports it as a RecordConflict).
+func zoneRecords(d *v1alpha1.FederatedDomain, services []v1alpha1.FederatedService, ingresses []v1alpha1.FederatedIngress) []*kdns.Endpoint {
 	var out []*kdns.Endpoint
 	seen := map[kdns.Key]bool{}
+	held := map[string]bool{} // names
 	suffix := "." + d.Spec.Domain
+	inZone := func(name string) bool { return strings.HasSuffix(name, suffix) || name == d.Spec.Domain }
 	for i := range services {
 		fs := &services[i]
 		st := fs.Status.DNS
@@ -246,12 +254,58 @@ func zoneRecords(d *v1alpha1.FederatedDomain, services []v1alpha1.FederatedServi
 		}
 		for _, n := range st.Names {
 			e := &kdns.Endpoint{DNSName: strings.ToLower(n.Name), RecordType: string(n.Type), Targets: slices.Clone(n.Targets), TTL: ttl}
-			if len(e.Targets) == 0 || (!strings.HasSuffix(e.DNSName, suffix) && e.DNSName != d.Spec.Domain) || seen[e.Key()] {
+			if len(e.Targets) == 0 || !inZone(e.DNSName) || seen[e.Key()] {
 				continue
 			}
-			seen[e.Key()] = true
+			seen[e.Key()], held[e.DNSName] = true, true
+			out = append(out, e)
+		}
+	}
+	ingresses = slices.Clone(ingresses)
+	slices.SortFunc(ingresses, ingressOrder)
+	for i := range ingresses {
+		ing := &ingresses[i]
+		st := ing.Status.DNS
+		if st == nil || st.Domain != d.Spec.Domain || !ing.DeletionTimestamp.IsZero() {
+			continue
+		}
+		ttl := ttlOf(d)
+		if glb := ing.Spec.GlobalLoadBalancer; glb != nil && glb.TTL != nil {
+			ttl = *glb.TTL
+		}
+		var mine []*kdns.Endpoint
+		names := map[string]bool{}
+		for _, rs := range st.RecordSets {
+			e := &kdns.Endpoint{DNSName: strings.ToLower(rs.Name), RecordType: string(rs.Type), Targets: slices.Clone(rs.Targets), TTL: ttl,
+				SetIdentifier: rs.SetIdentifier}
+			if rs.Policy != "" {
+				e.Routing = &kdns.Routing{Policy: rs.Policy, Weight: rs.Weight, Primary: rs.Primary, Region: rs.Region}
+			}
+			if len(e.Targets) == 0 || !inZone(e.DNSName) || seen[e.Key()] {
+				continue
+			}
+			mine, names[e.DNSName] = append(mine, e), true
+		}
+		taken := false
+		for n := range names {
+			taken = taken || held[n]
+		}
+		if taken {
+			continue
+		}
+		for _, e := range mine {
+			seen[e.Key()], held[e.DNSName] = true, true
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// ingressOrder is which of two FederatedIngresses asking for one host gets it: the older, then
+// the first by namespace and name.
+func ingressOrder(a, b v1alpha1.FederatedIngress) int {
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 }

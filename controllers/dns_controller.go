@@ -76,10 +76,30 @@ type DNSReconciler struct {
 
 	services, endpoints *member.Watch
 	enqueue             atomic.Pointer[func(types.NamespacedName)]
+	// wakeIngresses is the global-address controller's: an EndpointSlice of Service (ns, name) changed.
+	wakeIngresses atomic.Pointer[func(ns, name string)]
 	// published remembers, per FederatedService, the domain and plan last published and when,
 	// so that a member event that changes nothing costs no provider read.
-	published sync.Map // types.NamespacedName → publishedPlan
+	published sync.Map // dnsSubject.memo() → publishedPlan
 }
+
+// dnsSubject is the federated object whose records are published: a FederatedService's names
+// or a FederatedIngress's global address.
+type dnsSubject struct {
+	kind string
+	key  types.NamespacedName
+	uid  types.UID
+}
+
+func subjectOf(kind string, o client.Object) dnsSubject {
+	return dnsSubject{kind: kind, key: client.ObjectKeyFromObject(o), uid: o.GetUID()}
+}
+
+// resource is the subject in the records' resource label.
+func (s dnsSubject) resource() string { return kdns.ResourceOf(s.kind, s.key.Namespace, s.key.Name) }
+
+// memo is the subject's key in DNSReconciler.published.
+func (s dnsSubject) memo() string { return s.kind + "/" + s.key.String() }
 
 type publishedPlan struct {
 	domain, fingerprint string
@@ -94,12 +114,12 @@ func (r *DNSReconciler) Reconcile(ctx context.Context, req reconcile.Request) (c
 	fs := &v1alpha1.FederatedService{}
 	if err := r.Client.Get(ctx, req.NamespacedName, fs); err != nil {
 		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, r.withdrawRemembered(ctx, req.NamespacedName)
+			return ctrl.Result{}, r.withdrawRemembered(ctx, dnsSubject{kind: kindFederatedService, key: req.NamespacedName})
 		}
 		return ctrl.Result{}, fmt.Errorf("reading FederatedService %s: %w", req, err)
 	}
 	if !fs.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.withdrawRemembered(ctx, req.NamespacedName)
+		return ctrl.Result{}, r.withdrawRemembered(ctx, subjectOf(kindFederatedService, fs))
 	}
 	before := fs.DeepCopy()
 	domains := &v1alpha1.FederatedDomainList{}
@@ -120,7 +140,11 @@ func (r *DNSReconciler) Reconcile(ctx context.Context, req reconcile.Request) (c
 		}
 	}
 	// Names published in another domain before (spec.dns changed, or DNS was turned off) go.
-	if err := r.withdrawElsewhere(ctx, fs, domain, domains.Items); err != nil {
+	statusDomain := ""
+	if fs.Status.DNS != nil {
+		statusDomain = fs.Status.DNS.Domain
+	}
+	if err := r.withdrawElsewhere(ctx, subjectOf(kindFederatedService, fs), statusDomain, domain, domains.Items); err != nil {
 		return ctrl.Result{}, err
 	}
 	setDNSStatus(fs, res)
@@ -143,34 +167,51 @@ func domainFor(fs *v1alpha1.FederatedService, domains []v1alpha1.FederatedDomain
 	if spec == nil && fs.Spec.Template.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		return nil, false, ""
 	}
+	if spec == nil {
+		if live := liveDomains(domains); len(live) == 1 {
+			return live[0], true, ""
+		}
+		return nil, false, ""
+	}
+	d, notFound := pickDomain(spec.DomainRef, "spec.dns.domainRef", "set spec.dns.disabled", domains)
+	return d, true, notFound
+}
+
+// liveDomains are the FederatedDomains not being deleted.
+func liveDomains(domains []v1alpha1.FederatedDomain) []*v1alpha1.FederatedDomain {
 	live := make([]*v1alpha1.FederatedDomain, 0, len(domains))
 	for i := range domains {
 		if domains[i].DeletionTimestamp.IsZero() {
 			live = append(live, &domains[i])
 		}
 	}
-	if spec != nil && spec.DomainRef != "" {
+	return live
+}
+
+// pickDomain returns the FederatedDomain that ref (the field named field) names, or the only
+// one when ref is empty; else nil and why, optOut saying how to ask for no names.
+func pickDomain(ref, field, optOut string, domains []v1alpha1.FederatedDomain) (*v1alpha1.FederatedDomain, string) {
+	live := liveDomains(domains)
+	if ref != "" {
 		for _, d := range live {
-			if d.Name == spec.DomainRef {
-				return d, true, ""
+			if d.Name == ref {
+				return d, ""
 			}
 		}
-		return nil, true, fmt.Sprintf("spec.dns.domainRef names FederatedDomain %q, which does not exist", spec.DomainRef)
+		return nil, fmt.Sprintf("%s names FederatedDomain %q, which does not exist", field, ref)
 	}
-	switch {
-	case len(live) == 1:
-		return live[0], true, ""
-	case spec == nil:
-		return nil, false, ""
-	case len(live) == 0:
-		return nil, true, "No FederatedDomain exists; create one or set spec.dns.disabled"
+	switch len(live) {
+	case 1:
+		return live[0], ""
+	case 0:
+		return nil, "No FederatedDomain exists; create one or " + optOut
 	default:
 		names := make([]string, len(live))
 		for i, d := range live {
 			names[i] = d.Name
 		}
 		slices.Sort(names)
-		return nil, true, fmt.Sprintf("%d FederatedDomains exist (%s): spec.dns.domainRef must name one", len(live), strings.Join(names, ", "))
+		return nil, fmt.Sprintf("%d FederatedDomains exist (%s): %s must name one", len(live), strings.Join(names, ", "), field)
 	}
 }
 
@@ -210,7 +251,6 @@ func setDNSStatus(fs *v1alpha1.FederatedService, res dnsResult) {
 
 // publish plans the Service's records from the members and hands them to the domain's provider.
 func (r *DNSReconciler) publish(ctx context.Context, fs *v1alpha1.FederatedService, d *v1alpha1.FederatedDomain) dnsResult {
-	key := client.ObjectKeyFromObject(fs)
 	views, err := clusterViews(ctx, r.Client, r.Registry)
 	if err != nil {
 		return dnsResult{keepNames: true, requeueAfter: dnsRetry,
@@ -240,7 +280,7 @@ func (r *DNSReconciler) publish(ctx context.Context, fs *v1alpha1.FederatedServi
 	for _, o := range plan.Omitted {
 		summary += fmt.Sprintf("; %s of %s left out of %s: %s", o.Target, o.Cluster, o.Name, o.Reason)
 	}
-	conflicts, err := r.apply(ctx, fs, d, plan.Endpoints)
+	conflicts, err := r.apply(ctx, subjectOf(kindFederatedService, fs), d, plan.Endpoints)
 	if err != nil {
 		r.wakeDomain(d.Name)
 		return dnsResult{keepNames: true, requeueAfter: dnsRetry,
@@ -261,7 +301,7 @@ func (r *DNSReconciler) publish(ctx context.Context, fs *v1alpha1.FederatedServi
 		st.Names = append(st.Names, v1alpha1.DNSName{Name: e.DNSName, Type: v1alpha1.DNSRecordType(e.RecordType), Targets: slices.Clone(e.Targets)})
 	}
 	if len(conflicts) > 0 {
-		r.published.Delete(key)
+		r.published.Delete(subjectOf(kindFederatedService, fs).memo())
 		return dnsResult{status: st, requeueAfter: dnsConflictRecheck,
 			cond: dnsCondition(metav1.ConditionFalse, v1alpha1.ReasonRecordConflict, "Not published: "+strings.Join(msgs, "; "))}
 	}
@@ -378,30 +418,34 @@ func readyEndpoints(slices []discoveryv1.EndpointSlice) int {
 	return n
 }
 
-// apply makes the domain hold exactly eps for the Service, and returns the records refused
-// because another owns them. The builtin provider needs no write: its zones are built from
-// status.dns on every replica, so the status write that follows publishes.
-func (r *DNSReconciler) apply(ctx context.Context, fs *v1alpha1.FederatedService, d *v1alpha1.FederatedDomain,
+// apply makes the domain hold exactly eps for the subject (as the provider will hold them,
+// kdns.PrepareEndpoints: a provider that cannot answer their routing gives an
+// *kdns.UnsupportedError), and returns the records refused because another owns them. The
+// builtin provider needs no write: its zones are built from the subjects' status on every
+// replica, so the status write that follows publishes.
+func (r *DNSReconciler) apply(ctx context.Context, subj dnsSubject, d *v1alpha1.FederatedDomain,
 	eps []*kdns.Endpoint) ([]*kdns.ConflictError, error) {
-	key := client.ObjectKeyFromObject(fs)
+	memo := subj.memo()
 	if d.Spec.Provider.Builtin != nil {
-		r.published.Store(key, publishedPlan{domain: d.Name})
+		r.published.Store(memo, publishedPlan{domain: d.Name})
 		return nil, nil
 	}
 	fingerprint := planFingerprint(d, eps)
-	if v, ok := r.published.Load(key); ok {
+	if v, ok := r.published.Load(memo); ok {
 		if p := v.(publishedPlan); p.domain == d.Name && p.fingerprint == fingerprint && time.Since(p.at) < dnsResync {
 			return nil, nil
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, dnsProviderTimeout)
 	defer cancel()
-	reg, err := r.registry(ctx, d, fs)
+	reg, err := r.registry(ctx, d, subj)
 	if err != nil {
 		return nil, err
 	}
-	resource := kdns.ResourceOf(kindFederatedService, fs.Namespace, fs.Name)
-	current, err := reg.RecordsFor(ctx, resource)
+	if eps, err = reg.PrepareEndpoints(eps); err != nil {
+		return nil, err
+	}
+	current, err := reg.RecordsFor(ctx, subj.resource())
 	if err != nil {
 		return nil, err
 	}
@@ -412,20 +456,20 @@ func (r *DNSReconciler) apply(ctx context.Context, fs *v1alpha1.FederatedService
 	if !changes.Empty() {
 		conflicts, err := splitConflicts(reg.ApplyChanges(ctx, changes))
 		if err != nil || len(conflicts) > 0 {
-			r.published.Store(key, publishedPlan{domain: d.Name})
+			r.published.Store(memo, publishedPlan{domain: d.Name})
 			return conflicts, err
 		}
 	}
-	r.published.Store(key, publishedPlan{domain: d.Name, fingerprint: fingerprint, at: time.Now()})
+	r.published.Store(memo, publishedPlan{domain: d.Name, fingerprint: fingerprint, at: time.Now()})
 	return nil, nil
 }
 
-// registry returns the ownership registry over the domain's provider for the Service.
-func (r *DNSReconciler) registry(ctx context.Context, d *v1alpha1.FederatedDomain, fs *v1alpha1.FederatedService) (*kdns.Registry, error) {
-	obj := &DNSObject{Namespace: fs.Namespace, Name: fs.Name}
-	if fs.UID != "" {
-		obj.Owner = &metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: kindFederatedService,
-			Name: fs.Name, UID: fs.UID, Controller: ptrTo(true)}
+// registry returns the ownership registry over the domain's provider for the subject.
+func (r *DNSReconciler) registry(ctx context.Context, d *v1alpha1.FederatedDomain, subj dnsSubject) (*kdns.Registry, error) {
+	obj := &DNSObject{Namespace: subj.key.Namespace, Name: subj.key.Name}
+	if subj.uid != "" {
+		obj.Owner = &metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: subj.kind,
+			Name: subj.key.Name, UID: subj.uid, Controller: ptrTo(true)}
 	}
 	p, err := r.providers.get(ctx, d, obj)
 	if err != nil {
@@ -470,20 +514,20 @@ func splitConflicts(err error) ([]*kdns.ConflictError, error) {
 	return conflicts, errors.Join(rest...)
 }
 
-// withdrawElsewhere deletes the Service's records from every domain it published in other
-// than keep (nil: every domain).
-func (r *DNSReconciler) withdrawElsewhere(ctx context.Context, fs *v1alpha1.FederatedService, keep *v1alpha1.FederatedDomain,
+// withdrawElsewhere deletes the subject's records from every domain it published in other
+// than keep (nil: every domain). statusDomain is the zone its status says the records are in.
+func (r *DNSReconciler) withdrawElsewhere(ctx context.Context, subj dnsSubject, statusDomain string, keep *v1alpha1.FederatedDomain,
 	domains []v1alpha1.FederatedDomain) error {
-	key := client.ObjectKeyFromObject(fs)
+	memo := subj.memo()
 	var was []string // FederatedDomain names
-	if v, ok := r.published.Load(key); ok {
+	if v, ok := r.published.Load(memo); ok {
 		was = append(was, v.(publishedPlan).domain)
 	}
-	// status.dns names the zone, not the FederatedDomain: when the names stay in a zone of that
-	// name, the memory above says whether another FederatedDomain of the same zone held them.
-	if st := fs.Status.DNS; st != nil && (keep == nil || keep.Spec.Domain != st.Domain) {
+	// The status names the zone, not the FederatedDomain: when the records stay in a zone of
+	// that name, the memory above says whether another FederatedDomain of the same zone held them.
+	if statusDomain != "" && (keep == nil || keep.Spec.Domain != statusDomain) {
 		for i := range domains {
-			if domains[i].Spec.Domain == st.Domain {
+			if domains[i].Spec.Domain == statusDomain {
 				was = append(was, domains[i].Name)
 			}
 		}
@@ -493,56 +537,56 @@ func (r *DNSReconciler) withdrawElsewhere(ctx context.Context, fs *v1alpha1.Fede
 		if !slices.Contains(was, d.Name) || (keep != nil && d.Name == keep.Name) {
 			continue
 		}
-		if err := r.withdraw(ctx, fs, d); err != nil {
+		if err := r.withdraw(ctx, subj, d); err != nil {
 			return err
 		}
-		if v, ok := r.published.Load(key); ok && v.(publishedPlan).domain == d.Name {
-			r.published.Delete(key)
+		if v, ok := r.published.Load(memo); ok && v.(publishedPlan).domain == d.Name {
+			r.published.Delete(memo)
 		}
 	}
 	return nil
 }
 
-// withdrawRemembered deletes the records of a Service that is gone from the domain it last
+// withdrawRemembered deletes the records of a subject that is gone from the domain it last
 // published in (what the domain controller's sweep would find later).
-func (r *DNSReconciler) withdrawRemembered(ctx context.Context, key types.NamespacedName) error {
-	v, ok := r.published.Load(key)
+func (r *DNSReconciler) withdrawRemembered(ctx context.Context, subj dnsSubject) error {
+	memo := subj.memo()
+	v, ok := r.published.Load(memo)
 	if !ok {
 		return nil
 	}
 	d := &v1alpha1.FederatedDomain{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Name: v.(publishedPlan).domain}, d); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.published.Delete(key)
+			r.published.Delete(memo)
 			return nil
 		}
 		return fmt.Errorf("reading FederatedDomain %s: %w", v.(publishedPlan).domain, err)
 	}
-	fs := &v1alpha1.FederatedService{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-	if err := r.withdraw(ctx, fs, d); err != nil {
+	if err := r.withdraw(ctx, subj, d); err != nil {
 		return err
 	}
-	r.published.Delete(key)
+	r.published.Delete(memo)
 	return nil
 }
 
-// withdraw deletes every record the Service owns in a domain.
-func (r *DNSReconciler) withdraw(ctx context.Context, fs *v1alpha1.FederatedService, d *v1alpha1.FederatedDomain) error {
+// withdraw deletes every record the subject owns in a domain.
+func (r *DNSReconciler) withdraw(ctx context.Context, subj dnsSubject, d *v1alpha1.FederatedDomain) error {
 	if d.Spec.Provider.Builtin != nil {
-		return nil // the zone follows status.dns
+		return nil // the zone follows the status
 	}
 	ctx, cancel := context.WithTimeout(ctx, dnsProviderTimeout)
 	defer cancel()
-	reg, err := r.registry(ctx, d, fs)
+	reg, err := r.registry(ctx, d, subj)
 	if err == nil {
 		var current []*kdns.Endpoint
-		if current, err = reg.RecordsFor(ctx, kdns.ResourceOf(kindFederatedService, fs.Namespace, fs.Name)); err == nil && len(current) > 0 {
+		if current, err = reg.RecordsFor(ctx, subj.resource()); err == nil && len(current) > 0 {
 			err = reg.ApplyChanges(ctx, &kdns.Changes{Delete: current})
 		}
 	}
 	if err != nil {
 		r.wakeDomain(d.Name)
-		return fmt.Errorf("withdrawing the names of FederatedService %s/%s from FederatedDomain %s: %w", fs.Namespace, fs.Name, d.Name, err)
+		return fmt.Errorf("withdrawing the records of %s %s from FederatedDomain %s: %w", subj.kind, subj.key, d.Name, err)
 	}
 	return nil
 }
@@ -631,11 +675,17 @@ func (r *DNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				if fn := r.enqueue.Load(); fn != nil {
 					(*fn)(types.NamespacedName{Namespace: o.GetNamespace(), Name: svc})
 				}
+				if fn := r.wakeIngresses.Load(); fn != nil {
+					(*fn)(o.GetNamespace(), svc)
+				}
 			}
 		},
 	})
 	if err != nil {
 		return err
+	}
+	if err := (&ingressDNS{DNSReconciler: r}).setup(mgr); err != nil {
+		return fmt.Errorf("setting up the DNS controller of FederatedIngress global addresses: %w", err)
 	}
 	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request { return r.all(ctx) })
 	health := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {

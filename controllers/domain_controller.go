@@ -112,9 +112,9 @@ func (r *DomainReconciler) check(ctx context.Context, d *v1alpha1.FederatedDomai
 }
 
 // sweep reads the zone through the ownership registry (which proves the provider answers and
-// holds it) and deletes the records kfed owns there for FederatedServices that are gone. The
-// externalDNS provider's DNSEndpoints go with their FederatedService (owner references) and
-// are not swept.
+// holds it) and deletes the records kfed owns there for FederatedServices and FederatedIngresses
+// that are gone. The externalDNS provider's DNSEndpoints go with their object (owner
+// references) and are not swept.
 func (r *DomainReconciler) sweep(ctx context.Context, d *v1alpha1.FederatedDomain, p kdns.Provider) error {
 	reg, err := kdns.NewRegistry(p, ownerID(d))
 	if err != nil {
@@ -133,14 +133,21 @@ func (r *DomainReconciler) sweep(ctx context.Context, d *v1alpha1.FederatedDomai
 		res := e.Labels[kdns.LabelResource]
 		kind, rest, _ := strings.Cut(res, "/")
 		ns, name, ok := strings.Cut(rest, "/")
-		if kind != kindFederatedService || !ok {
+		var obj client.Object
+		switch kind {
+		case kindFederatedService:
+			obj = &v1alpha1.FederatedService{}
+		case kindFederatedIngress:
+			obj = &v1alpha1.FederatedIngress{}
+		}
+		if obj == nil || !ok {
 			continue
 		}
 		there, seen := exists[res]
 		if !seen {
-			err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &v1alpha1.FederatedService{})
+			err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, obj)
 			if err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("reading FederatedService %s/%s: %w", ns, name, err)
+				return fmt.Errorf("reading %s %s/%s: %w", kind, ns, name, err)
 			}
 			there = err == nil
 			exists[res] = there
@@ -152,7 +159,7 @@ func (r *DomainReconciler) sweep(ctx context.Context, d *v1alpha1.FederatedDomai
 	if len(gone) == 0 {
 		return nil
 	}
-	ctrl.LoggerFrom(ctx).Info("Deleting the records of FederatedServices that are gone", "domain", d.Name, "records", len(gone))
+	ctrl.LoggerFrom(ctx).Info("Deleting the records of federated objects that are gone", "domain", d.Name, "records", len(gone))
 	return reg.ApplyChanges(ctx, &kdns.Changes{Delete: gone})
 }
 

@@ -362,15 +362,16 @@ func gclbCondition(generation int64, f gclbFacts, addrs []v1alpha1.GlobalAddress
 
 // patchStatus writes what the controller learned: status.addresses and GlobalAddressReady.
 func (r *GCLBReconciler) patchStatus(ctx context.Context, ing *v1alpha1.FederatedIngress, f gclbFacts) error {
-	return r.patchOwned(ctx, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
+	return patchIngressStatus(ctx, r.Client, r.APIReader, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
 		setGCLBStatus(st, generation, f)
 	})
 }
 
-// patchOwned applies set (which changes only what this controller owns) to the status and
-// writes it when it changed, conditional on the resourceVersion; after a conflict it reads the
-// object again and applies set onto that, keeping every other writer's work.
-func (r *GCLBReconciler) patchOwned(ctx context.Context, ing *v1alpha1.FederatedIngress, set func(*v1alpha1.FederatedIngressStatus, int64)) error {
+// patchIngressStatus applies set (which changes only what its controller owns) to the status
+// and writes it when it changed, conditional on the resourceVersion; after a conflict it reads
+// the object again (through reader) and applies set onto that, keeping every other writer's work.
+func patchIngressStatus(ctx context.Context, c client.Client, reader client.Reader, ing *v1alpha1.FederatedIngress,
+	set func(*v1alpha1.FederatedIngressStatus, int64)) error {
 	key := client.ObjectKeyFromObject(ing)
 	for range 5 {
 		before := ing.DeepCopy()
@@ -378,7 +379,7 @@ func (r *GCLBReconciler) patchOwned(ctx context.Context, ing *v1alpha1.Federated
 		if equality.Semantic.DeepEqual(before.Status, ing.Status) {
 			return nil
 		}
-		err := r.Client.Status().Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		err := c.Status().Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 		if err == nil {
 			return nil
 		}
@@ -386,7 +387,7 @@ func (r *GCLBReconciler) patchOwned(ctx context.Context, ing *v1alpha1.Federated
 			return fmt.Errorf("patching the status of FederatedIngress %s: %w", key, err)
 		}
 		ing = &v1alpha1.FederatedIngress{}
-		if err := r.APIReader.Get(ctx, key, ing); err != nil {
+		if err := reader.Get(ctx, key, ing); err != nil {
 			return fmt.Errorf("reading FederatedIngress %s again: %w", key, err)
 		}
 	}
@@ -395,7 +396,7 @@ func (r *GCLBReconciler) patchOwned(ctx context.Context, ing *v1alpha1.Federated
 
 // clearStatus removes status.addresses and GlobalAddressReady from an Ingress without a global address.
 func (r *GCLBReconciler) clearStatus(ctx context.Context, ing *v1alpha1.FederatedIngress) error {
-	return r.patchOwned(ctx, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
+	return patchIngressStatus(ctx, r.Client, r.APIReader, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
 		st.Addresses = nil
 		if meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionGlobalAddressReady) {
 			conditions.Summarize(&st.Conditions, generation)
@@ -427,7 +428,7 @@ func (r *GCLBReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			MetadataOnly: true,
 			Handler: func(_ string, o client.Object) {
 				origin, err := propagate.ParseOrigin(o.GetAnnotations()[v1alpha1.AnnotationOrigin])
-				if err != nil || origin.Kind != "FederatedIngress" {
+				if err != nil || origin.Kind != kindFederatedIngress {
 					return
 				}
 				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name}})

@@ -377,6 +377,15 @@ const (
 	// ReasonUIDNotShared (False, mode GCLB): a placed cluster does not hold the federation's
 	// ingress uid yet (not Ready, or the write failed); the message names it.
 	ReasonUIDNotShared = "UIDNotShared"
+	// ReasonStrategyNotSupported (False, mode DNS): the FederatedDomain's provider cannot answer
+	// the strategy as it is meant (e.g. CoreDNS's etcd plugin has no weighted or geo answers, Route
+	// 53 latency records need AWS regions); the message names the provider and the strategy.
+	// Nothing is published rather than a different strategy.
+	ReasonStrategyNotSupported = "StrategyNotSupported"
+	// ReasonNoHealthyCluster (False, mode DNS): no placed cluster is healthy for the Ingress (Ready,
+	// a member Ingress with a load-balancer address, a ready endpoint of its backend), so the
+	// host answers NXDOMAIN; the message says why for each cluster.
+	ReasonNoHealthyCluster = "NoHealthyCluster"
 )
 
 // GlobalLoadBalancerMode is how a FederatedIngress gets its global address.
@@ -502,6 +511,54 @@ type FederatedIngressStatus struct {
 	// +optional
 	// +listType=atomic
 	Addresses []GlobalAddress `json:"addresses,omitempty"`
+
+	// DNS is the record sets published for the global address (mode DNS), with their routing.
+	// +optional
+	DNS *IngressDNSStatus `json:"dns,omitempty"`
+}
+
+// IngressDNSStatus is what a FederatedIngress's global address holds now in its FederatedDomain.
+type IngressDNSStatus struct {
+	// Domain is the FederatedDomain's spec.domain the host is in.
+	// +optional
+	Domain string `json:"domain,omitempty"`
+
+	// RecordSets published now: one per cluster or region where the strategy routes between
+	// them (Weighted, Geo, Failover), else one.
+	// +optional
+	// +listType=atomic
+	RecordSets []DNSRecordSet `json:"recordSets,omitempty"`
+}
+
+// DNSRecordSet is one published record set of a global address, and how answers choose it.
+type DNSRecordSet struct {
+	DNSName `json:",inline"`
+
+	// SetIdentifier tells the record sets of one name apart (a cluster, a region, primary or
+	// secondary); empty for the only set of a name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	SetIdentifier string `json:"setIdentifier,omitempty"`
+
+	// Policy is how answers choose among the sets of the name: Weighted, Failover or Geo; empty
+	// for a plain set.
+	// +optional
+	// +kubebuilder:validation:Enum=Weighted;Failover;Geo
+	Policy string `json:"policy,omitempty"`
+
+	// Weight of the set (Weighted): the ready endpoints behind it.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Weight int64 `json:"weight,omitempty"`
+
+	// Primary marks the set answered while it exists (Failover).
+	// +optional
+	Primary bool `json:"primary,omitempty"`
+
+	// Region of the clusters behind the set (Geo).
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Region string `json:"region,omitempty"`
 }
 
 // FederatedIngress is an Ingress created in member clusters.

@@ -230,7 +230,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 // progressReasons are the Ready reasons of api/v1alpha1 that mean "not yet": the script must
 // call Ready=False with them Progressing, and Degraded with every other reason.
 var progressReasons = []string{"ProbeSucceeded", "Probing", "Propagated", "Propagating", "NoClusters", "Published", "Disabled", "ProviderReady",
-	"AddressReady", "WaitingForAddress", "UIDNotShared"}
+	"AddressReady", "WaitingForAddress", "UIDNotShared", "NoHealthyCluster"}
 
 // TestEveryReasonIsClassified runs the script on Ready=False with each Reason constant of
 // api/v1alpha1, so a reason added to the API is classified here before it ships.

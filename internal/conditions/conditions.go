@@ -25,6 +25,7 @@ var stalledReasons = []string{
 	v1alpha1.ReasonPropagationFailed,
 	v1alpha1.ReasonRecordConflict,
 	v1alpha1.ReasonDomainNotFound,
+	v1alpha1.ReasonStrategyNotSupported,
 }
 
 // IsStalledReason tells whether a condition reason means kfed cannot go on without a change.

@@ -113,8 +113,8 @@ type group struct {
 //   - Weighted: one record set per healthy cluster (SetIdentifier the cluster's name) with Routing
 //     Weighted, the weight being the ready endpoints there: a DNS answer holds one cluster, picked
 //     with a probability proportional to the replicas that actually run.
-//   - Geo: one record set per healthy cluster with Routing Geo and the cluster's region: a client
-//     gets the clusters of its region, else every cluster.
+//   - Geo: one record set per region of the healthy clusters (SetIdentifier the region) with
+//     Routing Geo: a client gets the clusters of its region, else every cluster.
 //   - Failover: at most two record sets, SetPrimary (Routing Failover, Primary) holding the healthy
 //     clusters of PrimaryRegion and SetSecondary holding every other healthy cluster. The planner
 //     decides the failover itself — the primary set exists only while a primary cluster is healthy
@@ -227,15 +227,32 @@ func PlanIngress(in IngressInput) (*IngressPlan, error) {
 // Failover's first group is the one answered.
 func groupsOf(strategy, primaryRegion string, clusters []*healthyCluster) []group {
 	switch strategy {
-	case RoutingWeighted, RoutingGeo:
+	case RoutingWeighted:
 		out := make([]group, 0, len(clusters))
 		for _, c := range clusters {
-			r := &Routing{Policy: strategy, Region: c.region}
-			if strategy == RoutingWeighted {
-				r.Weight = c.weight
-			}
+			r := &Routing{Policy: strategy, Region: c.region, Weight: c.weight}
 			out = append(out, group{id: c.name, routing: r, clusters: []*healthyCluster{c}})
 		}
+		return out
+	case RoutingGeo:
+		// One set per region: the answer to a client is every cluster of its region, and Route 53
+		// latency records and Cloud DNS geo items take one set per region. A cluster of no known
+		// region is a set of its own (SetIdentifier its name) that no client's region selects.
+		var out []group
+		byID := map[string]int{}
+		for _, c := range clusters {
+			id := strings.ToLower(c.region)
+			if id == "" {
+				id = c.name
+			}
+			i, ok := byID[id]
+			if !ok {
+				i, byID[id] = len(out), len(out)
+				out = append(out, group{id: id, routing: &Routing{Policy: strategy, Region: c.region}})
+			}
+			out[i].clusters = append(out[i].clusters, c)
+		}
+		slices.SortFunc(out, func(a, b group) int { return strings.Compare(a.id, b.id) })
 		return out
 	case RoutingFailover:
 		primary := group{id: SetPrimary, routing: &Routing{Policy: RoutingFailover, Primary: true, Region: primaryRegion}}

@@ -151,3 +151,38 @@ type Provider interface {
 	// ApplyChanges makes the zone hold the Changes, as one transaction where the server has them.
 	ApplyChanges(ctx context.Context, changes *Changes) error
 }
+
+// RoutingProvider is a Provider whose zone answers routed record sets (Endpoint.Routing) as
+// their policy says. A Provider that is not one answers every record set of a name together,
+// so it takes no routing at all.
+type RoutingProvider interface {
+	Provider
+	// PrepareEndpoints returns the Endpoints as Records will read them back once written (weights
+	// scaled into the provider's range, fields it does not keep cleared), so that a zone written
+	// from them plans no change; an *UnsupportedError when it cannot answer them as their
+	// routing says.
+	PrepareEndpoints(eps []*Endpoint) ([]*Endpoint, error)
+}
+
+// UnsupportedError says why a provider cannot answer record sets as their routing says.
+type UnsupportedError struct {
+	// Reason is a sentence naming what the provider lacks.
+	Reason string
+}
+
+func (e *UnsupportedError) Error() string { return e.Reason }
+
+// PrepareEndpoints returns eps as provider p will hold them (RoutingProvider.PrepareEndpoints),
+// or an *UnsupportedError when p takes no routing and a set carries some.
+func PrepareEndpoints(p Provider, eps []*Endpoint) ([]*Endpoint, error) {
+	if rp, ok := p.(RoutingProvider); ok {
+		return rp.PrepareEndpoints(eps)
+	}
+	for _, e := range eps {
+		if e.Routing != nil {
+			return nil, &UnsupportedError{Reason: fmt.Sprintf("it answers every record set of a name together and has no %s routing (%s)",
+				strings.ToLower(e.Routing.Policy), e)}
+		}
+	}
+	return eps, nil
+}

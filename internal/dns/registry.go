@@ -378,3 +378,9 @@ func (r *Registry) ownershipRecord(k Key, resource string, ttl int64) *Endpoint 
 // ownershipTTL is the TTL of ownership records: nobody resolves them but kfed, which reads
 // them from the provider.
 const ownershipTTL = 300
+
+// PrepareEndpoints returns eps as the registry's provider will hold them (see the function of
+// the same name).
+func (r *Registry) PrepareEndpoints(eps []*Endpoint) ([]*Endpoint, error) {
+	return PrepareEndpoints(r.provider, eps)
+}

@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
@@ -71,4 +74,64 @@ func TestRoute53FakeGetsTheHealthyMembers(t *testing.T) {
 	}
 	domainReady(t, "route53", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
 	exercise(t, route53Lookup(f, zoneID), "route53", "route53-shop")
+}
+
+// TestRoute53FakeGlobalAddress publishes a Weighted global address through the route53
+// provider against the local fake of the Route 53 API: one weighted record set per member with
+// the ready endpoints as weight, a change of endpoints an UPSERT of the weights and nothing
+// more, a resync that changes nothing writes nothing; Geo with the members' Google Cloud
+// regions is StrategyNotSupported naming the region (latency records need AWS regions).
+func TestRoute53FakeGlobalAddress(t *testing.T) {
+	const zoneID, keyID, secret = "Z0KFEDGLB", "AKIAKFEDGLB", "kfed-glb-secret-access-key"
+	const ns, name, backend, host = "glb-route53", "shop", "web", "shop.example.com"
+	f := fake.NewServer()
+	t.Cleanup(f.Close)
+	f.AddZone(zoneID, zone)
+	f.RequireAccessKeyID(keyID)
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "route53-glb-credentials"},
+		Data: map[string][]byte{v1alpha1.SecretKeyAWSAccessKeyID: []byte(keyID), v1alpha1.SecretKeyAWSSecretAccessKey: []byte(secret)}}
+	if err := fed.Host.Client.Create(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fed.Host.Client.Delete(context.Background(), s) })
+	createDomain(t, "route53-glb", v1alpha1.DNSProvider{Route53: &v1alpha1.Route53Provider{HostedZoneID: zoneID,
+		Endpoint: f.URL, CredentialsSecretRef: &v1alpha1.ObjectReference{Name: s.Name}}})
+	domainReady(t, "route53-glb", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
+	createNamespace(t, ns)
+	m0, m1 := fed.Members[0], fed.Members[1]
+	fi := createIngress(t, ns, name, backend, v1alpha1.GlobalLoadBalancer{Mode: v1alpha1.GlobalLoadBalancerDNS, Host: host,
+		DomainRef: "route53-glb", Strategy: v1alpha1.StrategyWeighted})
+	a0, a1 := "192.0.2.130", "192.0.2.131"
+	setIngressAddress(t, m0, ns, name, a0)
+	setIngressAddress(t, m1, ns, name, a1)
+	setEndpoints(t, m0, ns, backend, 3)
+	setEndpoints(t, m1, ns, backend, 1)
+
+	weights := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, r := range f.Records(zoneID) {
+			if r.Name == dns.Fqdn(host) && r.Type == "A" && r.Weight != nil && len(r.Values) == 1 {
+				out[r.SetIdentifier+"="+r.Values[0]] = *r.Weight
+			}
+		}
+		return out
+	}
+	g := NewWithT(t)
+	g.Eventually(weights).Should(Equal(map[string]int64{m0.Name + "=" + a0: 3, m1.Name + "=" + a1: 1}))
+	globalAddress(t, fi, metav1.ConditionTrue, v1alpha1.ReasonGlobalAddressReady)
+	setEndpoints(t, m1, ns, backend, 2)
+	g.Eventually(weights).Should(Equal(map[string]int64{m0.Name + "=" + a0: 3, m1.Name + "=" + a1: 2}))
+	// Nothing changes: no further change batch (the plan compares what Route 53 holds, weights
+	// and all, so it finds nothing to do).
+	applied := len(f.Applied())
+	setIngressAddress(t, m0, ns, name, a0) // an event that changes nothing the plan reads
+	g.Consistently(func() int { return len(f.Applied()) }, 3*time.Second).Should(Equal(applied))
+
+	setStrategy(t, fi, v1alpha1.StrategyGeo, "")
+	got := globalAddress(t, fi, metav1.ConditionFalse, v1alpha1.ReasonStrategyNotSupported)
+	c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionGlobalAddressReady)
+	g.Expect(c.Message).To(And(ContainSubstring("route53"), ContainSubstring("Geo"), ContainSubstring("AWS region"),
+		Or(ContainSubstring(m0.Region), ContainSubstring(m1.Region))))
+	g.Eventually(weights).Should(BeEmpty())
+	g.Expect(c.Message).NotTo(ContainSubstring(secret))
 }

@@ -639,3 +639,26 @@ func AdjustEndpoints(eps []*kdns.Endpoint) []*kdns.Endpoint {
 	}
 	return out
 }
+
+// PrepareEndpoints makes the Provider a kdns.RoutingProvider: the Endpoints as AdjustEndpoints
+// returns them, or a kdns.UnsupportedError when a name's record sets do not make one Cloud DNS
+// routing policy (geo items outside the Google Cloud regions, two in one region).
+func (p *Provider) PrepareEndpoints(eps []*kdns.Endpoint) ([]*kdns.Endpoint, error) {
+	groups := map[groupKey][]*kdns.Endpoint{}
+	var keys []groupKey
+	for _, e := range eps {
+		k := groupKey{name: strings.TrimSuffix(strings.ToLower(e.DNSName), "."), typ: e.RecordType}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], e)
+	}
+	for _, k := range keys {
+		sets := groups[k]
+		slices.SortFunc(sets, func(a, b *kdns.Endpoint) int { return strings.Compare(a.SetIdentifier, b.SetIdentifier) })
+		if _, _, err := buildRRSet(k, sets, p.healthCheck); err != nil {
+			return nil, &kdns.UnsupportedError{Reason: err.Error()}
+		}
+	}
+	return AdjustEndpoints(eps), nil
+}

@@ -441,3 +441,16 @@ func toRecordSet(zone string, ep *kdns.Endpoint, weight int64) (*types.ResourceR
 	}
 	return s, nil
 }
+
+// PrepareEndpoints makes the Provider a kdns.RoutingProvider: the Endpoints as AdjustEndpoints
+// returns them, or a kdns.UnsupportedError for a Geo set outside the AWS regions (latency
+// records are answered by the region of an AWS data centre, so they need one).
+func (p *Provider) PrepareEndpoints(eps []*kdns.Endpoint) ([]*kdns.Endpoint, error) {
+	for _, ep := range eps {
+		if r := ep.Routing; r != nil && r.Policy == kdns.RoutingGeo && !slices.Contains(latencyRegions, types.ResourceRecordSetRegion(r.Region)) {
+			return nil, &kdns.UnsupportedError{Reason: fmt.Sprintf(
+				"its latency records (Geo) need an AWS region such as us-east-1, and the set %q of %s is in region %q", ep.SetIdentifier, ep.DNSName, r.Region)}
+		}
+	}
+	return AdjustEndpoints(eps)
+}

@@ -33,6 +33,8 @@ local failureReasons = {
   ListenFailed = true,
   ProviderNotBuilt = true,
   ProviderError = true,
+  -- global address (FederatedIngress)
+  StrategyNotSupported = true,
 }
 
 local function findCondition(conditions, conditionType)
