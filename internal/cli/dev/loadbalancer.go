@@ -109,8 +109,7 @@ func (lb *loadBalancers) sync(ctx context.Context) {
 		return
 	}
 	backends := map[string]backend{}
-	var needSvc []*corev1.Service
-	var needIng []*networkingv1.Ingress
+	var need []pending // what has no address yet
 	for i := range svcs.Items {
 		svc := &svcs.Items[i]
 		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
@@ -118,36 +117,29 @@ func (lb *loadBalancers) sync(ctx context.Context) {
 		}
 		b := backend{owner: "Service " + svc.Namespace + "/" + svc.Name, namespace: svc.Namespace, service: svc.Name}
 		if !lb.claim(backends, b, serviceIPs(svc)) {
-			needSvc = append(needSvc, svc)
+			need = append(need, pending{obj: svc, backend: b, set: func(ip string) {
+				svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip}}
+			}})
 		}
 	}
 	for i := range ings.Items {
 		ing := &ings.Items[i]
 		b := ingressBackend(ing)
 		if !lb.claim(backends, b, ingressIPs(ing)) {
-			needIng = append(needIng, ing)
+			need = append(need, pending{obj: ing, backend: b, set: func(ip string) {
+				ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: ip}}
+			}})
 		}
 	}
-	for _, svc := range needSvc {
+	for _, p := range need {
 		ip, ok := lb.free(backends)
 		if !ok {
-			lb.say("load-balancer simulation: no free address left in %s0/24 for Service %s in %s", lb.prefix, client.ObjectKeyFromObject(svc), lb.member.Name)
+			lb.say("load-balancer simulation: no free address left in %s0/24 for %s in %s", lb.prefix, p.backend.owner, lb.member.Name)
 			break
 		}
-		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip}}
-		if lb.update(ctx, svc, "Service", ip) {
-			backends[ip] = backend{owner: "Service " + svc.Namespace + "/" + svc.Name, namespace: svc.Namespace, service: svc.Name}
-		}
-	}
-	for _, ing := range needIng {
-		ip, ok := lb.free(backends)
-		if !ok {
-			lb.say("load-balancer simulation: no free address left in %s0/24 for Ingress %s in %s", lb.prefix, client.ObjectKeyFromObject(ing), lb.member.Name)
-			break
-		}
-		ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: ip}}
-		if lb.update(ctx, ing, "Ingress", ip) {
-			backends[ip] = ingressBackend(ing)
+		p.set(ip)
+		if lb.update(ctx, p.obj, p.backend.owner, ip) {
+			backends[ip] = p.backend
 		}
 	}
 	lb.serve(ctx, backends)
@@ -177,14 +169,23 @@ func (lb *loadBalancers) free(backends map[string]backend) (string, bool) {
 	return "", false
 }
 
-func (lb *loadBalancers) update(ctx context.Context, obj client.Object, kind, ip string) bool {
+// pending is an object of the member that has no load-balancer address yet.
+type pending struct {
+	obj     client.Object
+	backend backend
+	// set puts the address into obj's status.
+	set func(ip string)
+}
+
+// update writes obj's status with its new address; owner names it in what it says.
+func (lb *loadBalancers) update(ctx context.Context, obj client.Object, owner, ip string) bool {
 	if err := lb.member.Client.Status().Update(ctx, obj); err != nil {
 		if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-			lb.say("load-balancer simulation: %s %s in %s: %v", kind, client.ObjectKeyFromObject(obj), lb.member.Name, err)
+			lb.say("load-balancer simulation: %s in %s: %v", owner, lb.member.Name, err)
 		}
 		return false
 	}
-	lb.say("load-balancer simulation: %s %s in %s gets %s (HTTP on %s)", kind, client.ObjectKeyFromObject(obj), lb.member.Name, ip,
+	lb.say("load-balancer simulation: %s in %s gets %s (HTTP on %s)", owner, lb.member.Name, ip,
 		net.JoinHostPort(ip, strconv.Itoa(lb.port)))
 	return true
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -229,19 +230,22 @@ func TestSimulatedLoadBalancersAnswerFromReadyPods(t *testing.T) {
 	if err := m.Client.Update(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "the Service without pods answers 503", func() (bool, string) {
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) {
 		code, body, err := get(t, addr["svc/"+app], port)
-		return err == nil && code == http.StatusServiceUnavailable && strings.Contains(body, "has no ready endpoint"), fmt.Sprintf("%d %q %v", code, body, err)
-	})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(code).To(Equal(http.StatusServiceUnavailable))
+		g.Expect(body).To(ContainSubstring("has no ready endpoint"))
+	}).WithTimeout(time.Minute).WithPolling(300*time.Millisecond).Should(Succeed(), "the Service without pods answers 503")
 
 	// An address nothing has any more is not listened on.
 	if err := m.Client.Delete(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nobody"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the deleted Service's address closes", func() (bool, string) {
-		code, body, err := get(t, addr["svc/nobody"], port)
-		return err != nil, fmt.Sprintf("%d %q %v", code, body, err)
-	})
+	g.Eventually(func() error {
+		_, _, err := get(t, addr["svc/nobody"], port)
+		return err
+	}).WithTimeout(30*time.Second).WithPolling(300*time.Millisecond).Should(HaveOccurred(), "the deleted Service's address closes")
 
 	// A member whose API server is stopped: its addresses still listen, and answer 503.
 	if err := m.StopAPIServer(); err != nil {
@@ -269,21 +273,6 @@ func readyPodNames(t *testing.T, m *localcluster.Cluster, ns string, labels map[
 	}
 	slices.Sort(names)
 	return names
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		done, last := ok()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %s; last: %s", what, timeout, last)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
 }
 
 func TestGeoTableGivesEachRegionItsOwnSimulatedNetworks(t *testing.T) {
