@@ -237,11 +237,7 @@ func geoTable(d *v1alpha1.FederatedDomain) (*builtin.GeoTable, error) {
 // one object's: an Ingress host that a Service or an Ingress first in ingressOrder already holds
 // is left out (the global-address controller reports it as a RecordConflict).
 func zoneRecords(d *v1alpha1.FederatedDomain, services []v1alpha1.FederatedService, ingresses []v1alpha1.FederatedIngress) []*kdns.Endpoint {
-	var out []*kdns.Endpoint
-	seen := map[kdns.Key]bool{}
-	held := map[string]bool{} // names
-	suffix := "." + d.Spec.Domain
-	inZone := func(name string) bool { return strings.HasSuffix(name, suffix) || name == d.Spec.Domain }
+	z := zoneBuild{domain: d.Spec.Domain, seen: map[kdns.Key]bool{}, held: map[string]bool{}}
 	for i := range services {
 		fs := &services[i]
 		st := fs.Status.DNS
@@ -252,14 +248,11 @@ func zoneRecords(d *v1alpha1.FederatedDomain, services []v1alpha1.FederatedServi
 		if fs.Spec.DNS != nil && fs.Spec.DNS.TTL != nil {
 			ttl = *fs.Spec.DNS.TTL
 		}
+		names := make([]*kdns.Endpoint, 0, len(st.Names))
 		for _, n := range st.Names {
-			e := &kdns.Endpoint{DNSName: strings.ToLower(n.Name), RecordType: string(n.Type), Targets: slices.Clone(n.Targets), TTL: ttl}
-			if len(e.Targets) == 0 || !inZone(e.DNSName) || seen[e.Key()] {
-				continue
-			}
-			seen[e.Key()], held[e.DNSName] = true, true
-			out = append(out, e)
+			names = append(names, &kdns.Endpoint{DNSName: strings.ToLower(n.Name), RecordType: string(n.Type), Targets: slices.Clone(n.Targets), TTL: ttl})
 		}
+		z.add(names)
 	}
 	ingresses = slices.Clone(ingresses)
 	slices.SortFunc(ingresses, ingressOrder)
@@ -273,32 +266,45 @@ func zoneRecords(d *v1alpha1.FederatedDomain, services []v1alpha1.FederatedServi
 		if glb := ing.Spec.GlobalLoadBalancer; glb != nil && glb.TTL != nil {
 			ttl = *glb.TTL
 		}
-		var mine []*kdns.Endpoint
-		names := map[string]bool{}
+		sets := make([]*kdns.Endpoint, 0, len(st.RecordSets))
 		for _, rs := range st.RecordSets {
 			e := &kdns.Endpoint{DNSName: strings.ToLower(rs.Name), RecordType: string(rs.Type), Targets: slices.Clone(rs.Targets), TTL: ttl,
 				SetIdentifier: rs.SetIdentifier}
 			if rs.Policy != "" {
 				e.Routing = &kdns.Routing{Policy: rs.Policy, Weight: rs.Weight, Primary: rs.Primary, Region: rs.Region}
 			}
-			if len(e.Targets) == 0 || !inZone(e.DNSName) || seen[e.Key()] {
-				continue
-			}
-			mine, names[e.DNSName] = append(mine, e), true
+			sets = append(sets, e)
 		}
-		taken := false
-		for n := range names {
-			taken = taken || held[n]
-		}
-		if taken {
+		z.add(sets)
+	}
+	return z.out
+}
+
+// zoneBuild gathers the records of one builtin zone, one owner per name.
+type zoneBuild struct {
+	domain string
+	out    []*kdns.Endpoint
+	seen   map[kdns.Key]bool
+	held   map[string]bool // names
+}
+
+// add takes one owner's records: those in the zone, not given twice; none of them when one of
+// their names is another owner's already.
+func (z *zoneBuild) add(eps []*kdns.Endpoint) {
+	mine := make([]*kdns.Endpoint, 0, len(eps))
+	for _, e := range eps {
+		if len(e.Targets) == 0 || (!strings.HasSuffix(e.DNSName, "."+z.domain) && e.DNSName != z.domain) || z.seen[e.Key()] {
 			continue
 		}
-		for _, e := range mine {
-			seen[e.Key()], held[e.DNSName] = true, true
-			out = append(out, e)
+		if z.held[e.DNSName] {
+			return
 		}
+		mine = append(mine, e)
 	}
-	return out
+	for _, e := range mine {
+		z.seen[e.Key()], z.held[e.DNSName] = true, true
+		z.out = append(z.out, e)
+	}
 }
 
 // ingressOrder is which of two FederatedIngresses asking for one host gets it: the older, then

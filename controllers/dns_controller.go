@@ -53,6 +53,9 @@ const (
 	// dnsWorkers is the DNS controller's concurrency: its own workers, so a slow provider never
 	// holds propagation's.
 	dnsWorkers = 4
+	// dnsControllerServices and dnsControllerIngresses name the two DNS controllers in the drain ledger.
+	dnsControllerServices  = "dns"
+	dnsControllerIngresses = "dns-ingress"
 	// kindFederatedService is the kind in the records' resource label.
 	kindFederatedService = "FederatedService"
 	// labelServiceName is the label of an EndpointSlice naming its Service.
@@ -71,6 +74,8 @@ type DNSReconciler struct {
 	Registry  *member.Registry
 
 	providers *dnsProviders
+	// drains learns which clusters each subject's records hold (drain before move); nil-safe.
+	drains *drainLedger
 	// recheck wakes the FederatedDomain controller when a provider fails a write.
 	recheck chan<- event.GenericEvent
 
@@ -114,12 +119,12 @@ func (r *DNSReconciler) Reconcile(ctx context.Context, req reconcile.Request) (c
 	fs := &v1alpha1.FederatedService{}
 	if err := r.Client.Get(ctx, req.NamespacedName, fs); err != nil {
 		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, r.withdrawRemembered(ctx, dnsSubject{kind: kindFederatedService, key: req.NamespacedName})
+			return ctrl.Result{}, r.forget(ctx, dnsControllerServices, dnsSubject{kind: kindFederatedService, key: req.NamespacedName})
 		}
 		return ctrl.Result{}, fmt.Errorf("reading FederatedService %s: %w", req, err)
 	}
 	if !fs.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.withdrawRemembered(ctx, subjectOf(kindFederatedService, fs))
+		return ctrl.Result{}, r.forget(ctx, dnsControllerServices, subjectOf(kindFederatedService, fs))
 	}
 	before := fs.DeepCopy()
 	domains := &v1alpha1.FederatedDomainList{}
@@ -150,6 +155,9 @@ func (r *DNSReconciler) Reconcile(ctx context.Context, req reconcile.Request) (c
 	setDNSStatus(fs, res)
 	if err := r.patchStatus(ctx, before, fs); err != nil {
 		return ctrl.Result{}, err
+	}
+	if !res.keepNames {
+		r.drains.published(dnsControllerServices, subjectOf(kindFederatedService, fs).memo(), res.clusters, res.ttl)
 	}
 	return ctrl.Result{RequeueAfter: res.requeueAfter}, nil
 }
@@ -226,6 +234,9 @@ type dnsResult struct {
 	// wait: some member has no verdict yet; nothing is written.
 	wait         bool
 	requeueAfter time.Duration
+	// clusters whose addresses the published names hold, and their TTL (for the drain ledger).
+	clusters []string
+	ttl      time.Duration
 }
 
 func dnsCondition(status metav1.ConditionStatus, reason, message string) metav1.Condition {
@@ -280,6 +291,12 @@ func (r *DNSReconciler) publish(ctx context.Context, fs *v1alpha1.FederatedServi
 	for _, o := range plan.Omitted {
 		summary += fmt.Sprintf("; %s of %s left out of %s: %s", o.Target, o.Cluster, o.Name, o.Reason)
 	}
+	var clusters []string
+	for _, t := range targets {
+		if t.Healthy {
+			clusters = append(clusters, t.Cluster)
+		}
+	}
 	conflicts, err := r.apply(ctx, subjectOf(kindFederatedService, fs), d, plan.Endpoints)
 	if err != nil {
 		r.wakeDomain(d.Name)
@@ -302,14 +319,15 @@ func (r *DNSReconciler) publish(ctx context.Context, fs *v1alpha1.FederatedServi
 	}
 	if len(conflicts) > 0 {
 		r.published.Delete(subjectOf(kindFederatedService, fs).memo())
-		return dnsResult{status: st, requeueAfter: dnsConflictRecheck,
+		return dnsResult{status: st, requeueAfter: dnsConflictRecheck, clusters: clusters, ttl: time.Duration(ttl) * time.Second,
 			cond: dnsCondition(metav1.ConditionFalse, v1alpha1.ReasonRecordConflict, "Not published: "+strings.Join(msgs, "; "))}
 	}
 	msg := fmt.Sprintf("%d names published in %s; %s", len(st.Names), d.Spec.Domain, summary)
 	if len(st.Names) == 0 {
 		msg = fmt.Sprintf("No names in %s: the Service is healthy in no cluster, so every name answers NXDOMAIN; %s", d.Spec.Domain, summary)
 	}
-	return dnsResult{status: st, requeueAfter: dnsResync, cond: dnsCondition(metav1.ConditionTrue, v1alpha1.ReasonDNSPublished, msg)}
+	return dnsResult{status: st, requeueAfter: dnsResync, clusters: clusters, ttl: time.Duration(ttl) * time.Second,
+		cond: dnsCondition(metav1.ConditionTrue, v1alpha1.ReasonDNSPublished, msg)}
 }
 
 // targets returns the clusters the Service is placed on, each with its load-balancer ingress and
@@ -340,11 +358,13 @@ func (r *DNSReconciler) targets(ctx context.Context, fs *v1alpha1.FederatedServi
 			t.Zone = v.Zones[0]
 		}
 		why := ""
-		switch v.State {
-		case fleet.StateConnecting:
+		switch {
+		case v.State == fleet.StateConnecting:
 			return nil, nil, true, nil
-		case fleet.StateNotReady:
-			why = "not Ready"
+		case v.State == fleet.StateNotReady:
+			why = whyNotReady
+		case v.Draining():
+			why = "draining (a NoExecute taint): out of DNS before its replicas move"
 		default:
 			var notYet bool
 			why, notYet = r.memberHealth(ctx, v.Name, fs, &t)
@@ -547,6 +567,15 @@ func (r *DNSReconciler) withdrawElsewhere(ctx context.Context, subj dnsSubject, 
 	return nil
 }
 
+// forget withdraws a subject that is gone (or going) and tells the drain ledger.
+func (r *DNSReconciler) forget(ctx context.Context, controller string, subj dnsSubject) error {
+	if err := r.withdrawRemembered(ctx, subj); err != nil {
+		return err
+	}
+	r.drains.published(controller, subj.memo(), nil, 0)
+	return nil
+}
+
 // withdrawRemembered deletes the records of a subject that is gone from the domain it last
 // published in (what the domain controller's sweep would find later).
 func (r *DNSReconciler) withdrawRemembered(ctx context.Context, subj dnsSubject) error {
@@ -688,9 +717,11 @@ func (r *DNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("setting up the DNS controller of FederatedIngress global addresses: %w", err)
 	}
 	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request { return r.all(ctx) })
+	r.drains.register(dnsControllerServices)
 	health := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		fn := func(key types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: key}) }
 		r.enqueue.Store(&fn)
+		r.drains.started(dnsControllerServices, memos(kindFederatedService, r.all(ctx)))
 		r.Registry.OnChange(func(string) {
 			for _, req := range r.all(ctx) {
 				q.Add(req)
@@ -703,9 +734,18 @@ func (r *DNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.FederatedCluster{}, all).
 		Watches(&v1alpha1.FederatedDomain{}, all).
 		WatchesRawSource(health).
-		Named("dns").
+		Named(dnsControllerServices).
 		WithOptions(controller.Options{MaxConcurrentReconciles: dnsWorkers}).
 		Complete(r)
+}
+
+// memos are the drain ledger's names of the subjects of kind behind reqs.
+func memos(kind string, reqs []reconcile.Request) []string {
+	out := make([]string, len(reqs))
+	for i, req := range reqs {
+		out[i] = dnsSubject{kind: kind, key: req.NamespacedName}.memo()
+	}
+	return out
 }
 
 // all returns a request for every FederatedService.

@@ -57,6 +57,9 @@ type FederatedReconciler struct {
 	// counts as full for its workload (default propagate.DefaultUnschedulableWindow).
 	UnschedulableWindow time.Duration
 
+	// drains says when a draining cluster may be scaled down (drain before move); nil scales at once.
+	drains *drainLedger
+
 	kind       string     // e.g. FederatedDeployment
 	placed     placements // which objects are placed on which clusters, for cluster events
 	namespaces sync.Map   // "<cluster>/<namespace>" → struct{}: member namespaces known to exist

@@ -127,7 +127,36 @@ func (r *FederatedReconciler) planReplicas(ctx context.Context, obj propagate.Fe
 	if in.Mode != scheduler.ModeDuplicated && observed {
 		rp.write, rp.held = propagate.HoldShrinks(planned, current, ready, int64(total))
 	}
+	r.holdForDrain(rp, members, views, out)
 	return rp, nil
+}
+
+// holdForDrain keeps the replicas of a draining cluster that is still Ready (a NoExecute
+// taint) until it is out of every DNS answer and resolvers have let go of it (drainLedger); a
+// cluster that is not Ready is scaled down at once, since nothing reaches it anyway.
+func (r *FederatedReconciler) holdForDrain(rp *replicaPlan, members []propagate.Member, views []fleet.Cluster, out *outcome) {
+	for i := range members {
+		v := &views[i]
+		if !v.Draining() {
+			r.drains.notDraining(v.Name)
+			continue
+		}
+		want, planned := rp.write[v.Name]
+		now, has := rp.current[v.Name]
+		if !v.Ready() || !planned || !has || int64(want) >= now {
+			continue
+		}
+		ok, why, recheck := r.drains.drained(v.Name)
+		if ok {
+			continue
+		}
+		rp.write[v.Name] = int32(now) //nolint:gosec // a replica count kfed wrote
+		if rp.held == nil {
+			rp.held = map[string]string{}
+		}
+		rp.held[v.Name] = why
+		out.requeueAt(recheck)
+	}
 }
 
 // schedulingIntent is a digest of what the user asked of the replica scheduler: a change of it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -34,8 +35,12 @@ import (
 	"github.com/kfed-io/kfed/internal/propagate"
 )
 
-// kindFederatedIngress is the kind in the records' resource label and in member origins.
-const kindFederatedIngress = "FederatedIngress"
+const (
+	// kindFederatedIngress is the kind in the records' resource label and in member origins.
+	kindFederatedIngress = "FederatedIngress"
+	// whyNotReady says in messages that a cluster does not count because it is not Ready.
+	whyNotReady = "not Ready"
+)
 
 // ingressDNS is the DNS-mode controller of FederatedIngress global addresses (issue 11): it
 // follows the cluster view, the member Ingresses (their load-balancer addresses, through a
@@ -55,13 +60,13 @@ func (r *ingressDNS) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	ing := &v1alpha1.FederatedIngress{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ing); err != nil {
 		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, r.withdrawRemembered(ctx, dnsSubject{kind: kindFederatedIngress, key: req.NamespacedName})
+			return ctrl.Result{}, r.forget(ctx, dnsControllerIngresses, dnsSubject{kind: kindFederatedIngress, key: req.NamespacedName})
 		}
 		return ctrl.Result{}, fmt.Errorf("reading FederatedIngress %s: %w", req, err)
 	}
 	subj := subjectOf(kindFederatedIngress, ing)
 	if !ing.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.withdrawRemembered(ctx, subj)
+		return ctrl.Result{}, r.forget(ctx, dnsControllerIngresses, subj)
 	}
 	domains := &v1alpha1.FederatedDomainList{}
 	if err := r.Client.List(ctx, domains); err != nil {
@@ -77,7 +82,7 @@ func (r *ingressDNS) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		if err := r.withdrawElsewhere(ctx, subj, statusDomain, nil, domains.Items); err != nil {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, r.patch(ctx, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
+		if err := r.patch(ctx, ing, func(st *v1alpha1.FederatedIngressStatus, generation int64) {
 			st.DNS = nil
 			if glb := ing.Spec.GlobalLoadBalancer; glb == nil {
 				st.Addresses = nil
@@ -85,7 +90,11 @@ func (r *ingressDNS) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 					conditions.Summarize(&st.Conditions, generation)
 				}
 			}
-		})
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.drains.published(dnsControllerIngresses, subj.memo(), nil, 0)
+		return ctrl.Result{}, nil
 	}
 	glb := ing.Spec.GlobalLoadBalancer
 	domain, notFound := pickDomain(glb.DomainRef, "spec.globalLoadBalancer.domainRef", "remove spec.globalLoadBalancer", domains.Items)
@@ -109,6 +118,9 @@ func (r *ingressDNS) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		setIngressDNSStatus(st, generation, res)
 	}); err != nil {
 		return ctrl.Result{}, err
+	}
+	if !res.keep {
+		r.drains.published(dnsControllerIngresses, subj.memo(), res.clusters, res.ttl)
 	}
 	return ctrl.Result{RequeueAfter: res.requeueAfter}, nil
 }
@@ -134,6 +146,9 @@ type ingressResult struct {
 	// wait: some member has no verdict yet; nothing is written.
 	wait         bool
 	requeueAfter time.Duration
+	// clusters whose addresses the published records hold, and their TTL (for the drain ledger).
+	clusters []string
+	ttl      time.Duration
 }
 
 func glbCondition(status metav1.ConditionStatus, reason, message string) metav1.Condition {
@@ -207,8 +222,10 @@ func (r *ingressDNS) publish(ctx context.Context, ing *v1alpha1.FederatedIngress
 	case err != nil:
 		r.wakeDomain(d.Name)
 		return ingressResult{keep: true, requeueAfter: dnsRetry, cond: glbCondition(metav1.ConditionFalse, v1alpha1.ReasonProviderFailed,
-			fmt.Sprintf("The %s provider of FederatedDomain %s did not take the records of %s (%s): %v", providerKind(&d.Spec.Provider), d.Name, glb.Host, summary, err))}
+			fmt.Sprintf("The %s provider of FederatedDomain %s did not take the records of %s (%s): %v",
+				providerKind(&d.Spec.Provider), d.Name, glb.Host, summary, err))}
 	case len(conflicts) > 0:
+		// What was published before the conflict stays counted: the ledger keeps the subject's last clusters.
 		r.published.Delete(subj.memo())
 		msgs := make([]string, len(conflicts))
 		for i, c := range conflicts {
@@ -217,7 +234,8 @@ func (r *ingressDNS) publish(ctx context.Context, ing *v1alpha1.FederatedIngress
 		return ingressResult{requeueAfter: dnsConflictRecheck,
 			cond: glbCondition(metav1.ConditionFalse, v1alpha1.ReasonRecordConflict, "Not published: "+strings.Join(msgs, "; "))}
 	}
-	res := ingressResult{requeueAfter: dnsResync, dns: &v1alpha1.IngressDNSStatus{Domain: d.Spec.Domain}}
+	res := ingressResult{requeueAfter: dnsResync, dns: &v1alpha1.IngressDNSStatus{Domain: d.Spec.Domain},
+		clusters: publishedClusters(clusters, plan), ttl: time.Duration(ttl) * time.Second}
 	for _, e := range eps {
 		rs := v1alpha1.DNSRecordSet{DNSName: v1alpha1.DNSName{Name: e.DNSName, Type: v1alpha1.DNSRecordType(e.RecordType), Targets: slices.Clone(e.Targets)},
 			SetIdentifier: e.SetIdentifier}
@@ -260,6 +278,21 @@ func (r *ingressDNS) hostHolder(ctx context.Context, ing *v1alpha1.FederatedIngr
 		}
 	}
 	return "", nil
+}
+
+// publishedClusters are the placed clusters whose addresses the plan's records hold (a
+// standby of Failover included: its set is published).
+func publishedClusters(clusters []kdns.IngressCluster, plan *kdns.IngressPlan) []string {
+	out := map[string]bool{}
+	for _, c := range clusters {
+		out[c.Cluster] = true
+	}
+	for _, o := range plan.Omitted {
+		if o.Target == "" && o.Reason != kdns.OmitStandby {
+			delete(out, o.Cluster)
+		}
+	}
+	return slices.Sorted(maps.Keys(out))
 }
 
 // failoverAsAnswered returns a Failover plan's records as plain record sets when only one set
@@ -318,7 +351,7 @@ func ingressSummary(plan *kdns.IngressPlan) string {
 func omissionText(reason string) string {
 	switch reason {
 	case kdns.OmitClusterNotReady:
-		return "not Ready"
+		return whyNotReady
 	case kdns.OmitNoLoadBalancerAddress:
 		return "no load-balancer address on the member Ingress"
 	case kdns.OmitNoReadyEndpoints:
@@ -387,7 +420,7 @@ func (r *ingressDNS) clusters(ctx context.Context, ing *v1alpha1.FederatedIngres
 		case fleet.StateConnecting:
 			return nil, true, nil
 		case fleet.StateReady:
-			c.Ready = true
+			c.Ready, c.Draining = true, v.Draining()
 			if notYet := r.memberIngress(ctx, v.Name, ing, &c); notYet {
 				return nil, true, nil
 			}
@@ -507,10 +540,12 @@ func (r *ingressDNS) setup(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
+	r.drains.register(dnsControllerIngresses)
 	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request { return r.all(ctx) })
 	events := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		enqueue := func(key types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: key}) }
 		r.enqueue.Store(&enqueue)
+		r.drains.started(dnsControllerIngresses, memos(kindFederatedIngress, r.all(ctx)))
 		wake := func(ns, svc string) { r.wakeByBackend(ctx, q, ns, svc) }
 		r.wakeIngresses.Store(&wake)
 		r.Registry.OnChange(func(string) {
@@ -533,7 +568,7 @@ func (r *ingressDNS) setup(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.FederatedCluster{}, all).
 		Watches(&v1alpha1.FederatedDomain{}, all).
 		WatchesRawSource(events).
-		Named("dns-ingress").
+		Named(dnsControllerIngresses).
 		WithOptions(controller.Options{MaxConcurrentReconciles: dnsWorkers}).
 		Complete(r)
 }

@@ -102,7 +102,7 @@ func (r *GCLBReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	for _, cluster := range placed {
 		if !ready[cluster] {
-			facts.failed[cluster] = "not Ready"
+			facts.failed[cluster] = whyNotReady
 			continue
 		}
 		if err := r.shareUID(ctx, cluster, uid); err != nil {

@@ -78,6 +78,7 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 		return nil, fmt.Errorf("setting up the FederatedCluster controller: %w", err)
 	}
 	copies := newCopyWatches(reg)
+	drains := newDrainLedger()
 	for _, k := range kinds.All {
 		r := &FederatedReconciler{
 			Client:    mgr.GetClient(),
@@ -88,6 +89,7 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 
 			UnschedulableWindow: o.UnschedulableWindow,
 			copies:              copies,
+			drains:              drains,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the %s controller: %w", k.Name, err)
@@ -97,7 +99,7 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 	if err := gclb.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the GCLB controller of FederatedIngresses: %w", err)
 	}
-	if err := setupDNS(mgr, reg, o); err != nil {
+	if err := setupDNS(mgr, reg, o, drains); err != nil {
 		return nil, err
 	}
 	return reg, nil
@@ -105,7 +107,7 @@ func Setup(mgr ctrl.Manager, o Options) (*member.Registry, error) {
 
 // setupDNS adds the builtin DNS servers (every replica), the FederatedDomain controller and
 // the DNS controller of FederatedServices.
-func setupDNS(mgr ctrl.Manager, reg *member.Registry, o Options) error {
+func setupDNS(mgr ctrl.Manager, reg *member.Registry, o Options, drains *drainLedger) error {
 	providers := &dnsProviders{factories: o.DNSProviders, host: mgr.GetClient(), hostName: mgr.GetConfig().Host,
 		namespace: o.Namespace, kept: map[string]keptProvider{}}
 	zones := newBuiltinZones(mgr.GetCache())
@@ -118,7 +120,8 @@ func setupDNS(mgr ctrl.Manager, reg *member.Registry, o Options) error {
 	if err := domains.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the FederatedDomain controller: %w", err)
 	}
-	dns := &DNSReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: reg, providers: providers, recheck: recheck}
+	dns := &DNSReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: reg, providers: providers, recheck: recheck,
+		drains: drains}
 	if err := dns.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the DNS controller: %w", err)
 	}

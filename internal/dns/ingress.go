@@ -28,6 +28,9 @@ const (
 	OmitNoLoadBalancerAddress = "NoLoadBalancerAddress"
 	// OmitNoReadyEndpoints: the backend Service has no ready endpoint in the cluster.
 	OmitNoReadyEndpoints = "NoReadyEndpoints"
+	// OmitDraining: the cluster is draining (a NoExecute taint): out of the answers before its
+	// replicas move away.
+	OmitDraining = "Draining"
 	// OmitStandby: a healthy cluster outside the primary region of a Failover address while a
 	// primary cluster is healthy: published in the secondary set, not answered.
 	OmitStandby = "Standby"
@@ -43,6 +46,8 @@ type IngressCluster struct {
 	Region string
 	// Ready is the cluster's verdict.
 	Ready bool
+	// Draining: its replicas are about to move away (a NoExecute taint), so it leaves the answers now.
+	Draining bool
 	// IPs and Hostnames are the member Ingress's load-balancer ingress.
 	IPs       []string
 	Hostnames []string
@@ -105,8 +110,8 @@ type group struct {
 // PlanIngress returns the records of a federated Ingress's global address (spec.globalLoadBalancer,
 // mode DNS), the addresses it answers now and the clusters and targets left out.
 //
-// A cluster counts when it is Ready, its member Ingress has a load-balancer address and the
-// backend Service has at least one ready endpoint there. When none counts the plan holds no
+// A cluster counts when it is Ready and not draining, its member Ingress has a load-balancer
+// address and the backend Service has at least one ready endpoint there. When none counts the plan holds no
 // record and the host answers NXDOMAIN. The strategies:
 //
 //   - RoundRobin: one plain record set of every healthy cluster's addresses.
@@ -148,6 +153,8 @@ func PlanIngress(in IngressInput) (*IngressPlan, error) {
 		switch {
 		case !c.Ready:
 			plan.omit(host, c.Cluster, "", OmitClusterNotReady)
+		case c.Draining:
+			plan.omit(host, c.Cluster, "", OmitDraining)
 		case len(v4)+len(v6)+len(hosts) == 0:
 			plan.omit(host, c.Cluster, "", OmitNoLoadBalancerAddress)
 		case c.ReadyEndpoints < 1:

@@ -35,6 +35,8 @@ func up(name, region string, endpoints int64, targets ...string) IngressCluster 
 
 func notReady(c IngressCluster) IngressCluster { c.Ready = false; return c }
 
+func draining(c IngressCluster) IngressCluster { c.Draining = true; return c }
+
 func ingRec(typ, set string, routing *Routing, targets ...string) *Endpoint {
 	return &Endpoint{
 		DNSName: shop, RecordType: typ, Targets: targets, TTL: 30, SetIdentifier: set, Routing: routing,
@@ -240,6 +242,13 @@ func TestPlanIngress(t *testing.T) {
 				ingRec("AAAA", "europe-west1", geo("europe-west1"), "2001:db8::1"),
 			},
 			wantAddresses: fleetAddresses(),
+		},
+		{
+			name:          "RoundRobin: a draining cluster leaves the answer though healthy",
+			in:            ingInput(StrategyRoundRobin, up("us-a", "us-east1", 3, "10.0.0.1"), draining(up("eu", "europe-west1", 4, "10.0.1.1"))),
+			want:          []*Endpoint{ingRec("A", "", nil, "10.0.0.1")},
+			wantAddresses: []IngressAddress{addr("10.0.0.1", "us-a")},
+			wantOmitted:   []Omission{omitted("eu", "", OmitDraining)},
 		},
 		{
 			name: "Geo: a cluster of no known region is a set of its own",

@@ -47,6 +47,17 @@ type Cluster struct {
 // Ready tells whether the cluster can be read and written now.
 func (c *Cluster) Ready() bool { return c.State == StateReady }
 
+// Draining tells whether the cluster's replicas are to move away (a NoExecute taint): DNS takes
+// it out of its answers first, and the replicas go once resolvers have let go of it.
+func (c *Cluster) Draining() bool {
+	for _, t := range c.Taints {
+		if t.Effect == v1alpha1.TaintEffectNoExecute {
+			return true
+		}
+	}
+	return false
+}
+
 // View returns the verdict of a cluster from its FederatedCluster and the Registry's Health of
 // it (known is false when the Registry does not hold the member).
 func View(fc *v1alpha1.FederatedCluster, h member.Health, known bool) Cluster {

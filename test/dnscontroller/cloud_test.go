@@ -83,7 +83,7 @@ func TestRoute53FakeGetsTheHealthyMembers(t *testing.T) {
 // regions is StrategyNotSupported naming the region (latency records need AWS regions).
 func TestRoute53FakeGlobalAddress(t *testing.T) {
 	const zoneID, keyID, secret = "Z0KFEDGLB", "AKIAKFEDGLB", "kfed-glb-secret-access-key"
-	const ns, name, backend, host = "glb-route53", "shop", "web", "shop.example.com"
+	const ns, name, backend, host = "glb-route53", "store", "api", "store.example.com"
 	f := fake.NewServer()
 	t.Cleanup(f.Close)
 	f.AddZone(zoneID, zone)
