@@ -13,7 +13,7 @@ import (
 )
 
 func newDevCommand(s Streams) *cobra.Command {
-	o := dev.Options{Dir: dev.DefaultDir(), Clusters: 3, ToolsDir: dev.DefaultToolsDir(), DNSListen: dev.DefaultDNSListen}
+	o := dev.Options{Dir: dev.DefaultDir(), Clusters: 3, ToolsDir: dev.DefaultToolsDir(), DNSListen: dev.DefaultDNSListen, LBPort: dev.DefaultLBPort}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local federation on this machine for trying kfed",
@@ -23,14 +23,18 @@ a real API server with a controller manager, a scheduler and kwok fake nodes car
 and zone labels; the operator runs against the host and every member is joined with kfed join.
 It runs in the background until 'kfed dev down'. The binaries come from 'make tools'.
 
-Services of type LoadBalancer get loopback addresses (127.0.10+i.N in member i) from a dev-only
-SIMULATION (a fake load balancer: nothing answers on those addresses; no cloud load balancer
-exists here).
+Load balancers are a dev-only SIMULATION (no cloud load balancer exists here): Services of type
+LoadBalancer and Ingresses get loopback addresses (127.0.10+i.N in member i), and the dev process
+answers HTTP on each of them on port 18080 (--lb-port) as the walkthrough's k8shserver does:
+{"hostname": "<a Ready pod of the member backing the Service>", "zone": "<the member's zone>"},
+or 503 when the Service has no ready endpoint there (or the member's API server is stopped).
 
 The federation has a FederatedDomain example.com (federation name myfed) served by kfed's
 builtin DNS server on 127.0.0.1:15353 (--dns-listen): a FederatedService of type LoadBalancer
 gets names such as <svc>.<ns>.myfed.svc.example.com, to ask with
-dig @127.0.0.1 -p 15353 <name>. 'kfed dev apiserver stop|start <member>' kills a member's API
+dig @127.0.0.1 -p 15353 <name>. Its geo table gives member i's region SIMULATED client networks
+(10.i+1.0.0/16 and 2001:db8:i+1::/48, not any cloud's), so a FederatedIngress with a Geo global
+address answers dig +subnet=10.1.0.7 with the first member's clusters. 'kfed dev apiserver stop|start <member>' kills a member's API
 server and starts it again, to watch kfed take the cluster out of DNS and put it back.`,
 		Example: `  kfed dev up
   kfed dev up --clusters 5 --dir /tmp/fed
@@ -59,6 +63,7 @@ server and starts it again, to watch kfed take the cluster out of DNS and put it
 	up.Flags().StringVar(&o.ToolsDir, "tools-dir", o.ToolsDir, "Folder of the binaries 'make tools' builds: $KFED_TOOLS_DIR, else the folder of the kfed binary")
 	up.Flags().DurationVar(&wait, "wait", 5*time.Minute, "How long to wait for the federation to be up")
 	up.Flags().StringVar(&o.DNSListen, "dns-listen", o.DNSListen, "host:port of kfed's builtin DNS server for the FederatedDomain example.com")
+	up.Flags().IntVar(&o.LBPort, "lb-port", o.LBPort, "Port every simulated load-balancer address answers HTTP on (a SIMULATION)")
 
 	down := &cobra.Command{
 		Use:     "down",
@@ -83,6 +88,7 @@ server and starts it again, to watch kfed take the cluster out of DNS and put it
 	serve.Flags().IntVar(&o.Clusters, "clusters", o.Clusters, "Number of members")
 	serve.Flags().StringVar(&o.ToolsDir, "tools-dir", o.ToolsDir, "Folder of the tools")
 	serve.Flags().StringVar(&o.DNSListen, "dns-listen", o.DNSListen, "host:port of the builtin DNS server")
+	serve.Flags().IntVar(&o.LBPort, "lb-port", o.LBPort, "Port of the simulated load balancers")
 
 	apiserver := &cobra.Command{
 		Use:   "apiserver stop|start MEMBER",

@@ -95,6 +95,7 @@ func TestWalkthrough(t *testing.T) {
 		{"dev up starts three members", w.up},
 		{"status shows three Ready clusters with regions and zones", w.status},
 		{"1000 replicas spread 334/333/333 and Ready", w.spread},
+		{"the seed's Ingress has a global address: each client its region's cluster, then the survivors", w.globalAddress},
 		{"a dead member's replicas move to the two others", w.memberFailure},
 		{"join and unjoin a fourth cluster", w.joinUnjoin},
 		{"dev down leaves no process", w.devDown},

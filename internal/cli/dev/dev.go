@@ -3,7 +3,10 @@
 // the host, every member joined. It runs in the background until Down.
 //
 // Everything runs from the binaries `make tools` builds; nothing is downloaded. Services of type
-// LoadBalancer get addresses from a dev-only simulation (no cloud assigns them here).
+// LoadBalancer and Ingresses get addresses from a dev-only SIMULATION of load balancers (no
+// cloud assigns them here), and those addresses answer HTTP from the dev process, as the
+// walkthrough's k8shserver would (loadbalancer.go). The FederatedDomain's geo table maps each
+// member's region to SIMULATED client networks (geo.go).
 package dev
 
 import (
@@ -41,6 +44,9 @@ type Options struct {
 	ToolsDir string
 	// DNSListen is where the builtin DNS server of the FederatedDomain example.com answers.
 	DNSListen string
+	// LBPort is the port every simulated load-balancer address answers HTTP on (a SIMULATION:
+	// see simulateLoadBalancers); DefaultLBPort when 0.
+	LBPort int
 }
 
 // The local federation's FederatedDomain: kfed's builtin DNS server on DefaultDNSListen.

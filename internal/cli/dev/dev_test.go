@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,12 @@ func TestUpAndDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
-	out, err := run(t, exe, "dev", "up", "--clusters", "1", "--dir", dir, "--tools-dir", framework.ToolsDir(), "--wait", "4m", "--dns-listen", listen)
+	lbPort, err := framework.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, exe, "dev", "up", "--clusters", "1", "--dir", dir, "--tools-dir", framework.ToolsDir(), "--wait", "4m", "--dns-listen", listen,
+		"--lb-port", strconv.Itoa(lbPort))
 	t.Logf("kfed dev up --clusters 1 took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if err != nil {
 		down()
@@ -68,6 +74,13 @@ func TestUpAndDown(t *testing.T) {
 			down()
 		}
 	}()
+	// The summary says what is simulated, and where.
+	for _, want := range []string{"Load balancers (SIMULATION", fmt.Sprintf("HTTP on port %d", lbPort),
+		"geo table (SIMULATED client networks", "us-east1 10.1.0.0/16,2001:db8:1::/48"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in the output of dev up", want)
+		}
+	}
 	if len(dev.ProcessesUnder(dir)) < 6 {
 		t.Errorf("want etcd, API server, controller manager, scheduler and kwok running under %s, got %v", dir, dev.ProcessesUnder(dir))
 	}
@@ -122,6 +135,13 @@ func TestUpWithoutToolsSaysHowToBuildThem(t *testing.T) {
 func TestUpRefusesAClusterCountOutOfRange(t *testing.T) {
 	err := dev.Up(t.Context(), dev.Options{Dir: t.TempDir(), Clusters: 6, ToolsDir: t.TempDir()}, "kfed", time.Second, os.Stdout)
 	if err == nil || !strings.Contains(err.Error(), "--clusters must be from 1 to 5") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestUpRefusesALoadBalancerPortOutOfRange(t *testing.T) {
+	err := dev.Up(t.Context(), dev.Options{Dir: t.TempDir(), Clusters: 3, ToolsDir: t.TempDir(), LBPort: 70000}, "kfed", time.Second, os.Stdout)
+	if err == nil || !strings.Contains(err.Error(), "--lb-port must be from 1 to 65535, not 70000") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,6 +38,9 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 		_ = os.Remove(filepath.Join(o.Dir, pidFile))
 	}()
 	log := ctrl.LoggerFrom(ctx)
+	if o.LBPort == 0 {
+		o.LBPort = DefaultLBPort
+	}
 	start := time.Now()
 	fed, err := localcluster.Start(ctx, localcluster.Options{
 		Members: o.Clusters, Full: true, NodesPerMember: 2, Dir: o.Dir, ToolsDir: o.ToolsDir,
@@ -86,15 +88,27 @@ func Serve(ctx context.Context, o Options, out io.Writer) (retErr error) {
 		_, _ = fmt.Fprintf(&summary, "  %-32s context %-32s region %-22s zone %-24s joined and Ready in %s\n",
 			m.Name, m.Name, m.Region, m.Zone, took.Round(100*time.Millisecond))
 	}
-	if err := createDomain(ctx, host.Client, o.DNSListen); err != nil {
+	topologies := make([]localcluster.Topology, len(fed.Members))
+	for i, m := range fed.Members {
+		topologies[i] = m.Topology
+	}
+	geo := geoTable(topologies)
+	if err := createDomain(ctx, host.Client, o.DNSListen, geo); err != nil {
 		return err
 	}
 	_, _ = fmt.Fprintf(&summary, "DNS: FederatedDomain %s (federation %s), kfed's builtin server on %s: dig @%s -p %s <name>\n",
 		DNSDomain, DNSFederation, o.DNSListen, hostOf(o.DNSListen), portOf(o.DNSListen))
+	_, _ = fmt.Fprintf(&summary, "  geo table (SIMULATED client networks, not any cloud's):")
+	for _, g := range geo {
+		_, _ = fmt.Fprintf(&summary, " %s %s;", g.Region, strings.Join(g.CIDRs, ","))
+	}
+	_, _ = fmt.Fprintf(&summary, " a client there: dig +subnet=%s\n", clientIn(geo))
+	_, _ = fmt.Fprintf(&summary, "Load balancers (SIMULATION, no cloud here): LoadBalancer Services and Ingresses of member i get 127.0.(10+i).N,\n"+
+		"  answering HTTP on port %d with a Ready pod of the backend Service: curl http://127.0.10.1:%d/\n", o.LBPort, o.LBPort)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for i, m := range fed.Members {
-		wg.Go(func() { simulateLoadBalancers(ctx, m, i, out) })
+		wg.Go(func() { simulateLoadBalancers(ctx, m, i, o.LBPort, out) })
 	}
 	wg.Go(func() { serveControl(ctx, o.Dir, fed.Members, out) })
 	if err := os.WriteFile(filepath.Join(o.Dir, readyFile), []byte(summary.String()), 0o600); err != nil {
@@ -132,11 +146,11 @@ func installHost(ctx context.Context, host *kubeconfig.Cluster) error {
 }
 
 // createDomain creates the local federation's FederatedDomain: example.com in kfed's builtin
-// server, and waits until it is Ready (the server listens).
-func createDomain(ctx context.Context, c client.Client, listen string) error {
+// server with the geo table geo, and waits until it is Ready (the server listens).
+func createDomain(ctx context.Context, c client.Client, listen string, geo []v1alpha1.GeoRegion) error {
 	d := &v1alpha1.FederatedDomain{ObjectMeta: metav1.ObjectMeta{Name: DNSDomain}, Spec: v1alpha1.FederatedDomainSpec{
 		Domain: DNSDomain, FederationName: DNSFederation,
-		Provider: v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: listen}}}}
+		Provider: v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: listen, Geo: geo}}}}
 	if err := c.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating FederatedDomain %s: %w", DNSDomain, err)
 	}
@@ -192,40 +206,4 @@ func joinMember(ctx context.Context, loader kubeconfig.Loader, host *kubeconfig.
 		return 0, err
 	}
 	return time.Since(start), nil
-}
-
-// simulateLoadBalancers is a dev-only SIMULATION of a cloud's load balancers (a fake load
-// balancer): every Service of type LoadBalancer in member i gets an address 127.0.(10+i).N, so
-// that DNS and global load balancing have something to publish. Nothing answers on it. It
-// never ships in the operator.
-func simulateLoadBalancers(ctx context.Context, m *localcluster.Cluster, i int, out io.Writer) {
-	next := 1
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		var svcs corev1.ServiceList
-		if err := m.Client.List(ctx, &svcs); err != nil {
-			continue
-		}
-		for _, svc := range svcs.Items {
-			if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) > 0 {
-				continue
-			}
-			ip := fmt.Sprintf("127.0.%d.%d", 10+i, next)
-			svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip}}
-			if err := m.Client.Status().Update(ctx, &svc); err != nil {
-				if !apierrors.IsConflict(err) {
-					_, _ = fmt.Fprintf(out, "load-balancer simulation: %s %s: %v\n", m.Name, client.ObjectKeyFromObject(&svc), err)
-				}
-				continue
-			}
-			next = next%250 + 1
-			_, _ = fmt.Fprintf(out, "load-balancer simulation: Service %s in %s gets %s\n", client.ObjectKeyFromObject(&svc), m.Name, ip)
-		}
-	}
 }

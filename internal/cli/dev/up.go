@@ -19,12 +19,26 @@ import (
 // startTimeoutEnv is how long envtest waits for each control-plane process to start.
 const startTimeoutEnv = "KUBEBUILDER_CONTROLPLANE_START_TIMEOUT"
 
+// validate checks the numbers of o.
+func (o Options) validate() error {
+	if o.Clusters < 1 || o.Clusters > MaxClusters {
+		return fmt.Errorf("--clusters must be from 1 to %d (the walkthrough has 3 or 5), not %d", MaxClusters, o.Clusters)
+	}
+	if o.LBPort < 1 || o.LBPort > 65535 {
+		return fmt.Errorf("--lb-port must be from 1 to 65535, not %d", o.LBPort)
+	}
+	return nil
+}
+
 // Up starts the federation in a background process (its own session, so that it survives the
 // shell), waits until every member is joined and Ready, and prints how to use it. executable is
 // the kfed binary, run as `kfed dev serve`.
 func Up(ctx context.Context, o Options, executable string, wait time.Duration, out io.Writer) error {
-	if o.Clusters < 1 || o.Clusters > MaxClusters {
-		return fmt.Errorf("--clusters must be from 1 to %d (the walkthrough has 3 or 5), not %d", MaxClusters, o.Clusters)
+	if o.LBPort == 0 {
+		o.LBPort = DefaultLBPort
+	}
+	if err := o.validate(); err != nil {
+		return err
 	}
 	if err := CheckTools(o.ToolsDir); err != nil {
 		return err
@@ -59,7 +73,7 @@ func Up(ctx context.Context, o Options, executable string, wait time.Duration, o
 	defer func() { _ = logf.Close() }()
 	start := time.Now()
 	cmd := exec.Command(executable, "dev", "serve", "--dir", dir, "--clusters", strconv.Itoa(o.Clusters), //nolint:gosec // kfed itself
-		"--tools-dir", o.ToolsDir, "--dns-listen", o.DNSListen)
+		"--tools-dir", o.ToolsDir, "--dns-listen", o.DNSListen, "--lb-port", strconv.Itoa(o.LBPort))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = dir
 	// The control planes keep their data under dir, so that Down finds every process by it.
