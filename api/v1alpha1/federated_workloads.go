@@ -94,6 +94,10 @@ func (o *FederatedDeployment) GetReplicaScheduling() *ReplicaScheduling {
 	return replicaScheduling(o.Spec.ReplicaScheduling)
 }
 
+// GetTemplateReplicas returns the template's spec.replicas: the total when
+// spec.replicaScheduling.totalReplicas is unset.
+func (o *FederatedDeployment) GetTemplateReplicas() *int32 { return o.Spec.Template.Spec.Replicas }
+
 // GetFederatedStatus returns the status.
 func (o *FederatedDeployment) GetFederatedStatus() *FederatedStatus { return &o.Status }
 
@@ -171,6 +175,10 @@ func (o *FederatedReplicaSet) GetOverrides() []ClusterOverride { return o.Spec.O
 func (o *FederatedReplicaSet) GetReplicaScheduling() *ReplicaScheduling {
 	return replicaScheduling(o.Spec.ReplicaScheduling)
 }
+
+// GetTemplateReplicas returns the template's spec.replicas: the total when
+// spec.replicaScheduling.totalReplicas is unset.
+func (o *FederatedReplicaSet) GetTemplateReplicas() *int32 { return o.Spec.Template.Spec.Replicas }
 
 // GetFederatedStatus returns the status.
 func (o *FederatedReplicaSet) GetFederatedStatus() *FederatedStatus { return &o.Status }

@@ -3,6 +3,7 @@ package kinds_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/kinds"
+	"github.com/kfed-io/kfed/internal/propagate"
 )
 
 // TestManagerRBACCoversEveryKind checks the manager's ClusterRole, generated from the RBAC
@@ -112,6 +114,21 @@ func TestFromNativeMakesTheEntrysKind(t *testing.T) {
 		u.Object["nonsense"] = true
 		if _, _, err := k.FromNative(u); err == nil {
 			t.Errorf("%s from a %s keeps quiet about a field it would lose", k.Name, gvk.Kind)
+		}
+	}
+}
+
+// TestReplicaScheduledKindsAreTheKindsWithReplicaScheduling: a kind whose spec has
+// replicaScheduling gives the scheduler its template's replicas (propagate.ReplicaScheduled),
+// and no other kind does, so a kind added with replicaScheduling cannot miss its total.
+func TestReplicaScheduledKindsAreTheKindsWithReplicaScheduling(t *testing.T) {
+	for _, k := range kinds.All {
+		obj := k.New()
+		spec := reflect.ValueOf(obj).Elem().FieldByName("Spec")
+		has := spec.IsValid() && spec.FieldByName("ReplicaScheduling").IsValid()
+		_, scheduled := obj.(propagate.ReplicaScheduled)
+		if has != scheduled {
+			t.Errorf("%s: spec.replicaScheduling %v, implements propagate.ReplicaScheduled %v", k.Name, has, scheduled)
 		}
 	}
 }

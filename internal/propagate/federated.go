@@ -59,19 +59,23 @@ type Cluster struct {
 	Labels map[string]string
 }
 
+// ReplicaScheduled is a federated kind whose replicas the scheduler divides: its template's
+// replica count is the total unless spec.replicaScheduling.totalReplicas says otherwise. A kind
+// is replica-scheduled by having the method (the API type), not by a switch here.
+type ReplicaScheduled interface {
+	Federated
+	GetTemplateReplicas() *int32
+}
+
 // TotalReplicas returns how many replicas a federated workload runs in all:
 // spec.replicaScheduling.totalReplicas, else the template's spec.replicas, else 1 (the native
 // default). ok is false for the kinds without replica scheduling.
 func TotalReplicas(obj Federated) (total int32, ok bool) {
-	var template *int32
-	switch o := obj.(type) {
-	case *v1alpha1.FederatedDeployment:
-		template = o.Spec.Template.Spec.Replicas
-	case *v1alpha1.FederatedReplicaSet:
-		template = o.Spec.Template.Spec.Replicas
-	default:
+	r, scheduled := obj.(ReplicaScheduled)
+	if !scheduled {
 		return 0, false
 	}
+	template := r.GetTemplateReplicas()
 	if rs := obj.GetReplicaScheduling(); rs != nil && rs.TotalReplicas != nil {
 		return *rs.TotalReplicas, true
 	}
