@@ -102,10 +102,7 @@ func TestRoute53FakeGlobalAddress(t *testing.T) {
 	fi := createIngress(t, ns, name, backend, v1alpha1.GlobalLoadBalancer{Mode: v1alpha1.GlobalLoadBalancerDNS, Host: host,
 		DomainRef: "route53-glb", Strategy: v1alpha1.StrategyWeighted})
 	a0, a1 := "192.0.2.130", "192.0.2.131"
-	setIngressAddress(t, m0, ns, name, a0)
-	setIngressAddress(t, m1, ns, name, a1)
-	setEndpoints(t, m0, ns, backend, 3)
-	setEndpoints(t, m1, ns, backend, 1)
+	serveIngress(t, ns, name, backend, [2]string{a0, a1}, [2]int{3, 1})
 
 	weights := func() map[string]int64 {
 		out := map[string]int64{}

@@ -37,61 +37,88 @@ func memberReplicas(ctx context.Context, m *framework.Cluster, key client.Object
 	return *d.Spec.Replicas
 }
 
-// TestDrainBeforeMove: with the builtin server and a TTL of 5 s, a NoExecute taint takes the
-// cluster's address out of the DNS answers at once, and its member Deployment's replicas start
-// to drop only after one TTL (plus kfed's margin) more: the timestamps of both are compared.
-func TestDrainBeforeMove(t *testing.T) {
-	const ns, name, ttl = "drain", "web", 5
+// drainCase is a FederatedDeployment of 4 replicas on both members behind a FederatedService
+// of the same name whose names (TTL drainTTL) the builtin server answers.
+type drainCase struct {
+	key      client.ObjectKey
+	global   string
+	look     lookup
+	m0, m1   *framework.Cluster
+	a0, a1   string
+	replicas func() []int32
+}
+
+const drainTTL = 5
+
+func newDrainCase(t *testing.T, ns, name string) *drainCase {
+	t.Helper()
 	addr := listenAddr(t)
-	createDomain(t, "drain", v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: addr}})
-	domainReady(t, "drain", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
+	createDomain(t, ns, v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: addr}})
+	domainReady(t, ns, metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
 	createNamespace(t, ns)
 	createService(t, ns, name, func(fs *v1alpha1.FederatedService) {
-		fs.Spec.DNS = &v1alpha1.ServiceDNS{DomainRef: "drain", TTL: ptrTo(int64(ttl))}
+		fs.Spec.DNS = &v1alpha1.ServiceDNS{DomainRef: ns, TTL: ptrTo(int64(drainTTL))}
 	})
 	fd := gen.FederatedDeployment(ns, name, 4)
 	if err := fed.Host.Client.Create(t.Context(), fd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fed.Host.Client.Delete(context.Background(), fd) })
-	key := client.ObjectKeyFromObject(fd)
 	makeHealthy(t, ns, name)
-	m0, m1 := fed.Members[0], fed.Members[1]
-	a0, a1 := memberAddress(0), memberAddress(1)
-	global := namesOf(name, ns).global
-	look := dnsLookup(addr)
-	waitAnswer(t, look, global, dns.TypeA, "NOERROR", a0, a1)
-	g := NewWithT(t)
-	g.Eventually(func() []int32 {
-		return []int32{memberReplicas(t.Context(), m0, key), memberReplicas(t.Context(), m1, key)}
-	}).Should(Equal([]int32{2, 2}))
+	c := &drainCase{key: client.ObjectKeyFromObject(fd), global: namesOf(name, ns).global, look: dnsLookup(addr),
+		m0: fed.Members[0], m1: fed.Members[1], a0: memberAddress(0), a1: memberAddress(1)}
+	c.replicas = func() []int32 {
+		return []int32{memberReplicas(t.Context(), c.m0, c.key), memberReplicas(t.Context(), c.m1, c.key)}
+	}
+	return c
+}
 
-	t.Cleanup(func() { setTaints(context.Background(), t, m1.Name) })
-	tainted := time.Now()
-	setTaints(t.Context(), t, m1.Name, v1alpha1.ClusterTaint{Key: "maintenance", Effect: v1alpha1.TaintEffectNoExecute})
+// spread waits until both members answer and run 2 replicas each.
+func (c *drainCase) spread(t *testing.T) {
+	t.Helper()
+	waitAnswer(t, c.look, c.global, dns.TypeA, "NOERROR", c.a0, c.a1)
+	NewWithT(t).Eventually(c.replicas).Should(Equal([]int32{2, 2}))
+}
+
+// leaves makes a change that takes member 1's replicas away and checks, from the timestamps of
+// both, that its address left the answers at least one TTL before its copy there dropped
+// below 2 (or went).
+func (c *drainCase) leaves(t *testing.T, step string, change func()) {
+	t.Helper()
+	start := time.Now()
+	change()
 	var gone, dropped time.Time
-	deadline := tainted.Add(90 * time.Second)
-	for (gone.IsZero() || dropped.IsZero()) && time.Now().Before(deadline) {
-		if _, targets, err := look(global, dns.TypeA); gone.IsZero() && err == nil && !slices.Contains(targets, a1) {
+	for (gone.IsZero() || dropped.IsZero()) && time.Since(start) < 90*time.Second {
+		if _, targets, err := c.look(c.global, dns.TypeA); gone.IsZero() && err == nil && !slices.Contains(targets, c.a1) {
 			gone = time.Now()
 		}
-		if n := memberReplicas(t.Context(), m1, key); dropped.IsZero() && n >= 0 && n < 2 {
+		if n := memberReplicas(t.Context(), c.m1, c.key); dropped.IsZero() && n < 2 {
 			dropped = time.Now()
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if gone.IsZero() || dropped.IsZero() {
-		t.Fatalf("after the taint: address gone at %v, replicas dropped at %v (zero: not within 90 s)", gone, dropped)
+		t.Fatalf("%s: address gone at %v, replicas dropped at %v (zero: not within 90 s)", step, gone, dropped)
 	}
-	t.Logf("tainted %s; its address left the answers %s later, its replicas dropped %s after that",
-		m1.Name, gone.Sub(tainted).Round(time.Millisecond), dropped.Sub(gone).Round(time.Millisecond))
-	if dropped.Sub(gone) < ttl*time.Second {
-		t.Errorf("the replicas dropped %s after the address left the answers, want at least the TTL (%d s)", dropped.Sub(gone), ttl)
+	t.Logf("%s: %s's address left the answers %s after the change, its copy dropped %s after that",
+		step, c.m1.Name, gone.Sub(start).Round(time.Millisecond), dropped.Sub(gone).Round(time.Millisecond))
+	if dropped.Sub(gone) < drainTTL*time.Second {
+		t.Errorf("%s: the copy dropped %s after the address left the answers, want at least the TTL (%d s)", step, dropped.Sub(gone), drainTTL)
 	}
-	waitAnswer(t, look, global, dns.TypeA, "NOERROR", a0)
-	g.Eventually(func() []int32 {
-		return []int32{memberReplicas(t.Context(), m0, key), memberReplicas(t.Context(), m1, key)}
-	}, time.Minute).Should(Equal([]int32{4, 0}))
+}
+
+// TestDrainBeforeMove: with the builtin server and a TTL of 5 s, a NoExecute taint takes the
+// cluster's address out of the DNS answers at once, and its member Deployment's replicas start
+// to drop only after one TTL (plus kfed's margin) more: the timestamps of both are compared.
+func TestDrainBeforeMove(t *testing.T) {
+	c := newDrainCase(t, "drain", "web")
+	c.spread(t)
+	t.Cleanup(func() { setTaints(context.Background(), t, c.m1.Name) })
+	c.leaves(t, "NoExecute taint on "+c.m1.Name, func() {
+		setTaints(t.Context(), t, c.m1.Name, v1alpha1.ClusterTaint{Key: "maintenance", Effect: v1alpha1.TaintEffectNoExecute})
+	})
+	waitAnswer(t, c.look, c.global, dns.TypeA, "NOERROR", c.a0)
+	NewWithT(t).Eventually(c.replicas, time.Minute).Should(Equal([]int32{4, 0}))
 }
 
 // TestDrainBeforeAWorkloadLeaves: a move of one workload drains too. When its placement drops
@@ -99,82 +126,35 @@ func TestDrainBeforeMove(t *testing.T) {
 // FederatedService that selects its pods (the Service itself stays placed there), and the
 // member copy is deleted, or scaled to 0, only one TTL (plus the margin) after that.
 func TestDrainBeforeAWorkloadLeaves(t *testing.T) {
-	const ns, name, ttl = "drain-one", "api", 5
-	addr := listenAddr(t)
-	createDomain(t, "drain-one", v1alpha1.DNSProvider{Builtin: &v1alpha1.BuiltinProvider{Listen: addr}})
-	domainReady(t, "drain-one", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
-	createNamespace(t, ns)
-	createService(t, ns, name, func(fs *v1alpha1.FederatedService) {
-		fs.Spec.DNS = &v1alpha1.ServiceDNS{DomainRef: "drain-one", TTL: ptrTo(int64(ttl))}
-	})
-	fd := gen.FederatedDeployment(ns, name, 4)
-	if err := fed.Host.Client.Create(t.Context(), fd); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fed.Host.Client.Delete(context.Background(), fd) })
-	key := client.ObjectKeyFromObject(fd)
-	makeHealthy(t, ns, name)
-	m0, m1 := fed.Members[0], fed.Members[1]
-	a0, a1 := memberAddress(0), memberAddress(1)
-	global := namesOf(name, ns).global
-	look := dnsLookup(addr)
+	c := newDrainCase(t, "drain-one", "api")
 	g := NewWithT(t)
-	spread := func() {
-		t.Helper()
-		waitAnswer(t, look, global, dns.TypeA, "NOERROR", a0, a1)
-		g.Eventually(func() []int32 {
-			return []int32{memberReplicas(t.Context(), m0, key), memberReplicas(t.Context(), m1, key)}
-		}).Should(Equal([]int32{2, 2}))
-	}
 	update := func(change func(*v1alpha1.FederatedDeployment)) {
 		t.Helper()
 		g.Eventually(func(g Gomega) {
 			got := &v1alpha1.FederatedDeployment{}
-			g.Expect(fed.Host.Client.Get(t.Context(), key, got)).To(Succeed())
+			g.Expect(fed.Host.Client.Get(t.Context(), c.key, got)).To(Succeed())
 			change(got)
 			g.Expect(fed.Host.Client.Update(t.Context(), got)).To(Succeed())
 		}).Should(Succeed())
 	}
-	// leaves changes the FederatedDeployment and returns how long after m1's address left the
-	// answers its copy there dropped below 2 (or went).
-	leaves := func(step string, change func(*v1alpha1.FederatedDeployment)) {
-		t.Helper()
-		start := time.Now()
-		update(change)
-		var gone, dropped time.Time
-		for (gone.IsZero() || dropped.IsZero()) && time.Since(start) < 90*time.Second {
-			if _, targets, err := look(global, dns.TypeA); gone.IsZero() && err == nil && !slices.Contains(targets, a1) {
-				gone = time.Now()
-			}
-			if n := memberReplicas(t.Context(), m1, key); dropped.IsZero() && n < 2 {
-				dropped = time.Now()
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if gone.IsZero() || dropped.IsZero() {
-			t.Fatalf("%s: address gone at %v, replicas dropped at %v (zero: not within 90 s)", step, gone, dropped)
-		}
-		t.Logf("%s: %s's address left the answers %s after the change, its copy dropped %s after that",
-			step, m1.Name, gone.Sub(start).Round(time.Millisecond), dropped.Sub(gone).Round(time.Millisecond))
-		if dropped.Sub(gone) < ttl*time.Second {
-			t.Errorf("%s: the copy dropped %s after the address left the answers, want at least the TTL (%d s)", step, dropped.Sub(gone), ttl)
-		}
-	}
-
-	spread()
-	leaves("placement drops "+m1.Name, func(fd *v1alpha1.FederatedDeployment) {
-		fd.Spec.Placement = v1alpha1.Placement{Clusters: []string{m0.Name}}
+	c.spread(t)
+	c.leaves(t, "placement drops "+c.m1.Name, func() {
+		update(func(fd *v1alpha1.FederatedDeployment) {
+			fd.Spec.Placement = v1alpha1.Placement{Clusters: []string{c.m0.Name}}
+		})
 	})
-	g.Eventually(func() int32 { return memberReplicas(t.Context(), m1, key) }, time.Minute).Should(Equal(int32(-1)))
+	g.Eventually(func() int32 { return memberReplicas(t.Context(), c.m1, c.key) }, time.Minute).Should(Equal(int32(-1)))
 
 	update(func(fd *v1alpha1.FederatedDeployment) { // back on both (rebalance: a cluster that returns gets its share)
 		fd.Spec.Placement = v1alpha1.Placement{}
 		fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Rebalance: true}
 	})
-	spread()
-	leaves("weight 0 for "+m1.Name, func(fd *v1alpha1.FederatedDeployment) {
-		fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Clusters: map[string]v1alpha1.ClusterPreference{
-			m0.Name: {Weight: ptrTo(int64(1))}, m1.Name: {Weight: ptrTo(int64(0))}}}
+	c.spread(t)
+	c.leaves(t, "weight 0 for "+c.m1.Name, func() {
+		update(func(fd *v1alpha1.FederatedDeployment) {
+			fd.Spec.ReplicaScheduling = &v1alpha1.ReplicaScheduling{Clusters: map[string]v1alpha1.ClusterPreference{
+				c.m0.Name: {Weight: ptrTo(int64(1))}, c.m1.Name: {Weight: ptrTo(int64(0))}}}
+		})
 	})
-	g.Eventually(func() int32 { return memberReplicas(t.Context(), m1, key) }, time.Minute).Should(Equal(int32(0)))
+	g.Eventually(func() int32 { return memberReplicas(t.Context(), c.m1, c.key) }, time.Minute).Should(Equal(int32(0)))
 }

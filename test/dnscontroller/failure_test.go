@@ -24,10 +24,18 @@ import (
 // dnsPublished waits until the Service's DNSPublished condition has the status and reason.
 func dnsPublished(t *testing.T, fs *v1alpha1.FederatedService, status metav1.ConditionStatus, reason string) *v1alpha1.FederatedService {
 	t.Helper()
-	got := &v1alpha1.FederatedService{}
+	return waitCondition(t, fs, &v1alpha1.FederatedService{}, func(o *v1alpha1.FederatedService) []metav1.Condition { return o.Status.Conditions },
+		v1alpha1.ConditionDNSPublished, status, reason)
+}
+
+// waitCondition waits until the host object of obj's key (read into got) has a condition of
+// the type with the status and reason, and returns it.
+func waitCondition[T client.Object](t *testing.T, obj, got T, conditions func(T) []metav1.Condition, typ string,
+	status metav1.ConditionStatus, reason string) T {
+	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) {
-		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fs), got)).To(Succeed())
-		c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionDNSPublished)
+		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(obj), got)).To(Succeed())
+		c := meta.FindStatusCondition(conditions(got), typ)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(status), c.Message)
 		g.Expect(c.Reason).To(Equal(reason), c.Message)

@@ -161,15 +161,18 @@ func shareOf(t *testing.T, addr, name, ip string, n int) float64 {
 // returns the Ingress.
 func globalAddress(t *testing.T, fi *v1alpha1.FederatedIngress, status metav1.ConditionStatus, reason string) *v1alpha1.FederatedIngress {
 	t.Helper()
-	got := &v1alpha1.FederatedIngress{}
-	NewWithT(t).Eventually(func(g Gomega) {
-		g.Expect(fed.Host.Client.Get(t.Context(), client.ObjectKeyFromObject(fi), got)).To(Succeed())
-		c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionGlobalAddressReady)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Status).To(Equal(status), c.Message)
-		g.Expect(c.Reason).To(Equal(reason), c.Message)
-	}).Should(Succeed())
-	return got
+	return waitCondition(t, fi, &v1alpha1.FederatedIngress{}, func(o *v1alpha1.FederatedIngress) []metav1.Condition { return o.Status.Conditions },
+		v1alpha1.ConditionGlobalAddressReady, status, reason)
+}
+
+// serveIngress plays both members' ingress and EndpointSlice controllers for an Ingress: member
+// i's Ingress gets address addrs[i] and its backend Service endpoints[i] ready endpoints.
+func serveIngress(t *testing.T, ns, name, backend string, addrs [2]string, endpoints [2]int) {
+	t.Helper()
+	for i, m := range fed.Members[:2] {
+		setIngressAddress(t, m, ns, name, addrs[i])
+		setEndpoints(t, m, ns, backend, endpoints[i])
+	}
 }
 
 func setStrategy(t *testing.T, fi *v1alpha1.FederatedIngress, strategy v1alpha1.GlobalLoadBalancingStrategy, primaryRegion string) {
@@ -294,17 +297,14 @@ func TestGlobalAddressOnTheBuiltinServer(t *testing.T) {
 // now), failing over when it goes.
 func TestGlobalAddressOnCoreDNS(t *testing.T) {
 	const ns, name, backend, host = "glb-coredns", "cart", "checkout", "cart.example.com"
-	m0, m1 := fed.Members[0], fed.Members[1]
+	m0 := fed.Members[0]
 	createDomain(t, "glb-coredns", v1alpha1.DNSProvider{CoreDNS: &v1alpha1.CoreDNSProvider{EtcdEndpoints: []string{etcd.ClientURL}}})
 	domainReady(t, "glb-coredns", metav1.ConditionTrue, v1alpha1.ReasonProviderReady)
 	createNamespace(t, ns)
 	fi := createIngress(t, ns, name, backend, v1alpha1.GlobalLoadBalancer{Mode: v1alpha1.GlobalLoadBalancerDNS, Host: host,
 		DomainRef: "glb-coredns", Strategy: v1alpha1.StrategyRoundRobin})
 	a0, a1 := "192.0.2.120", "192.0.2.121"
-	setIngressAddress(t, m0, ns, name, a0)
-	setIngressAddress(t, m1, ns, name, a1)
-	setEndpoints(t, m0, ns, backend, 1)
-	setEndpoints(t, m1, ns, backend, 1)
+	serveIngress(t, ns, name, backend, [2]string{a0, a1}, [2]int{1, 1})
 	look := dnsLookup(coreDNS.Addr)
 	waitAnswer(t, look, host, dns.TypeA, "NOERROR", a0, a1)
 	globalAddress(t, fi, metav1.ConditionTrue, v1alpha1.ReasonGlobalAddressReady)
