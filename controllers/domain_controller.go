@@ -36,7 +36,8 @@ const (
 // DomainReconciler checks the provider of each FederatedDomain and says in its Ready condition
 // whether it answers and holds the zone, with a reason from the provider's error and a message
 // naming the server, Secret and key (never the key material). It also deletes the records kfed
-// owns in the zone for FederatedServices that no longer exist (deleted while kfed was away).
+// owns in the zone for FederatedServices and FederatedIngresses that no longer exist (deleted
+// while kfed was away).
 type DomainReconciler struct {
 	Client client.Client
 

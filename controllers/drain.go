@@ -195,10 +195,17 @@ func (l *drainLedger) stays(workload, cluster string) {
 	}
 	l.mu.Lock()
 	var woke []string
-	for key, lv := range l.leaving {
-		if key == workload+"@"+cluster || (cluster == "" && strings.HasPrefix(key, workload+"@")) {
-			delete(l.leaving, key)
+	if cluster != "" {
+		if lv, ok := l.leaving[workload+"@"+cluster]; ok {
+			delete(l.leaving, workload+"@"+cluster)
 			woke = append(woke, lv.namespace)
+		}
+	} else {
+		for key, lv := range l.leaving {
+			if strings.HasPrefix(key, workload+"@") {
+				delete(l.leaving, key)
+				woke = append(woke, lv.namespace)
+			}
 		}
 	}
 	wake := l.onLeave

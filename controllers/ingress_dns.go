@@ -511,17 +511,19 @@ func ingressBackends(spec *networkingv1.IngressSpec) []string {
 // traffic to the Service svc (an EndpointSlice of it changed in a member).
 func (r *ingressDNS) wakeByBackend(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], ns, svc string) {
 	var list v1alpha1.FederatedIngressList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing FederatedIngresses", "namespace", ns)
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexIngressBackend: svc}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing FederatedIngresses", "namespace", ns, "backend", svc)
 		return
 	}
 	for i := range list.Items {
-		ing := &list.Items[i]
-		if isDNSMode(ing) && slices.Contains(ingressBackends(&ing.Spec.Template.Spec), svc) {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(ing)})
-		}
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 }
+
+// indexIngressBackend indexes the DNS-mode FederatedIngresses by the Services they send traffic
+// to, so that an EndpointSlice event (frequent during a rollout) finds its Ingresses without
+// listing the namespace.
+const indexIngressBackend = "federation.kfed.io/dns-backend"
 
 // wakeNamespace enqueues the DNS-mode FederatedIngresses of a namespace.
 func (r *ingressDNS) wakeNamespace(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], ns string) {
@@ -556,6 +558,15 @@ func (r *ingressDNS) all(ctx context.Context) []reconcile.Request {
 // FederatedDomains, the members' health, its own watch of the member Ingresses kfed writes and
 // the DNS controller's watch of EndpointSlices (through DNSReconciler.wakeIngresses).
 func (r *ingressDNS) setup(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.FederatedIngress{}, indexIngressBackend,
+		func(o client.Object) []string {
+			if ing, ok := o.(*v1alpha1.FederatedIngress); ok && isDNSMode(ing) {
+				return ingressBackends(&ing.Spec.Template.Spec)
+			}
+			return nil
+		}); err != nil {
+		return fmt.Errorf("indexing FederatedIngresses by backend: %w", err)
+	}
 	var err error
 	r.ingresses, err = r.Registry.WatchFor(member.WatchSpec{
 		Name:     "dns-ingresses",

@@ -30,7 +30,6 @@ import (
 
 	"github.com/kfed-io/kfed/api/v1alpha1"
 	"github.com/kfed-io/kfed/internal/conditions"
-	"github.com/kfed-io/kfed/internal/fleet"
 	"github.com/kfed-io/kfed/internal/member"
 	"github.com/kfed-io/kfed/internal/propagate"
 )
@@ -131,15 +130,13 @@ func isGCLB(ing *v1alpha1.FederatedIngress) bool {
 
 // readyClusters returns the joined clusters kfed can read and write now.
 func (r *GCLBReconciler) readyClusters(ctx context.Context) (map[string]bool, error) {
-	var list v1alpha1.FederatedClusterList
-	if err := r.Client.List(ctx, &list); err != nil {
-		return nil, fmt.Errorf("listing FederatedClusters: %w", err)
+	views, err := clusterViews(ctx, r.Client, r.Registry)
+	if err != nil {
+		return nil, err
 	}
-	out := map[string]bool{}
-	for i := range list.Items {
-		h, known := r.Registry.Health(list.Items[i].Name)
-		v := fleet.View(&list.Items[i], h, known)
-		out[v.Name] = v.Ready()
+	out := make(map[string]bool, len(views))
+	for i := range views {
+		out[views[i].Name] = views[i].Ready()
 	}
 	return out, nil
 }
